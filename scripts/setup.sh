@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the Debian packages edgebench needs (only the missing ones, as root
+# or through sudo), then configures and builds into build/.
+#
+#   scripts/setup.sh            install + configure + build (Release)
+#   EDGEBENCH_BUILD_DIR=dir     build somewhere else
+#   EDGEBENCH_CMAKE_ARGS="..."  extra arguments for cmake
+#   EDGEBENCH_SKIP_BUILD=1      install packages only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  # libraries (find_package in CMakeLists.txt)
+  libcli11-dev nlohmann-json3-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # tools the tests use: sqlite3 to inspect stores, setpriv to drop root
+  sqlite3 util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    sudo=()
+  elif command -v sudo >/dev/null; then
+    sudo=(sudo)
+  else
+    echo "setup: need root or sudo to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[[ "${EDGEBENCH_SKIP_BUILD:-0}" == 1 ]] && exit 0
+
+build_dir=${EDGEBENCH_BUILD_DIR:-build}
+# shellcheck disable=SC2086  # EDGEBENCH_CMAKE_ARGS is a list of arguments
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  ${EDGEBENCH_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build_dir"
