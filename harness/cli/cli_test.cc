@@ -138,5 +138,65 @@ TEST(Cli, MissingStoreForInfo) {
                      dir.File("none.db") + ": no such store (run `edgebench db init`)");
 }
 
+TEST(Cli, ModelSynthAndInspect) {
+  TempDir dir;
+  const std::string path = dir.File("tiny.gguf");
+  ProgramResult r = Edgebench({"model", "synth", "--preset", "tiny", "--type", "q4_0",
+                               "--seed", "3", "-o", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("wrote " + path + ": llama tiny q4_0, 15.19M parameters"),
+            std::string::npos)
+      << r.out;
+  r = Edgebench({"model", "inspect", path, "--json", "--tensors"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["architecture"], "llama");
+  EXPECT_EQ(j["n_params"], 15191712);
+  EXPECT_EQ(j["tokenizer"]["model"], "llama");
+  EXPECT_EQ(j["tokenizer"]["n_vocab"], 32000);
+  EXPECT_EQ(j["metadata"]["llama.embedding_length"], 288);
+  EXPECT_EQ(j["metadata"]["tokenizer.ggml.tokens"]["size"], 32000);
+  EXPECT_EQ(j["types"]["Q4_0"]["tensors"], 43);
+  EXPECT_EQ(j["tensors"].size(), 56u);
+  r = Edgebench({"model", "inspect", path});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("parameters:   15.19M"), std::string::npos) << r.out;
+
+  // Same seed, same bytes; another seed, other weights.
+  ASSERT_EQ(Edgebench({"model", "synth", "--preset", "tiny", "--type", "q4_0", "--seed", "3",
+                       "--threads", "1", "-o", dir.File("again.gguf")})
+                .exit_code,
+            0);
+  EXPECT_EQ(testing::ReadFile(path), testing::ReadFile(dir.File("again.gguf")));
+  ASSERT_EQ(Edgebench({"model", "synth", "--preset", "tiny", "--type", "q4_0", "--seed", "4",
+                       "-o", dir.File("other.gguf")})
+                .exit_code,
+            0);
+  EXPECT_NE(testing::ReadFile(path), testing::ReadFile(dir.File("other.gguf")));
+}
+
+TEST(Cli, ModelSynthRejectsBadArguments) {
+  TempDir dir;
+  EXPECT_EQ(Edgebench({"model", "synth", "--preset", "huge", "-o", dir.File("x")}).exit_code, 2);
+  EXPECT_EQ(Edgebench({"model", "synth", "--type", "q3_k", "-o", dir.File("x")}).exit_code, 2);
+  EXPECT_EQ(Edgebench({"model", "synth"}).exit_code, 2);  // -o is required
+  ProgramResult r = Edgebench({"model", "synth", "-o", dir.File("no/such/dir/x.gguf")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("no/such/dir/x.gguf.tmp: No such file or directory"), std::string::npos)
+      << r.err;
+}
+
+TEST(Cli, ModelInspectBrokenFile) {
+  TempDir dir;
+  const std::string path = dir.File("broken.gguf");
+  testing::WriteFile(path, std::string("GGUF\x03\0\0\0", 8));  // magic, version, no counts
+  ProgramResult r = Edgebench({"model", "inspect", path});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "edgebench: " + path +
+                       ": at byte 0: file ends inside header (needs 24 bytes, 8 left; "
+                       "truncated?)\n");
+}
+
 }  // namespace
 }  // namespace edgebench

@@ -19,6 +19,7 @@ namespace edgebench::cli {
 using Action = std::function<int()>;
 
 void AddDbCommand(CLI::App& app, Action* action);
+void AddModelCommand(CLI::App& app, Action* action);
 
 // `--version` output: version, commit, build type, compiler, sanitizers.
 std::string VersionText();

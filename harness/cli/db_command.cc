@@ -9,21 +9,12 @@
 
 #include "base/exit_code.h"
 #include "harness/cli/command.h"
+#include "harness/cli/format.h"
 #include "store/store.h"
 
 namespace edgebench::cli {
 
 namespace {
-
-std::string HumanBytes(int64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) { v /= 1024; ++u; }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
 
 bool Exists(const std::string& path) {
   struct stat st;
