@@ -17,6 +17,18 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools the tests use: sqlite3 to inspect stores, setpriv to drop root
   sqlite3 util-linux
+  # the aarch64 tree (EDGEBENCH_AARCH64): cross compiler, qemu to run its
+  # tests, GoogleTest sources to build gtest for aarch64
+  g++-aarch64-linux-gnu qemu-user-static googletest
+  # tokenizer reference tests: SentencePiece's spm_train/spm_encode, and node
+  # with npm to run the JavaScript tokenizers of tests/tokenizer (the test runs
+  # `npm ci` there). A node installed from elsewhere (NodeSource bundles npm and
+  # conflicts with Debian's npm package) is used as it is.
+  sentencepiece
+  # the independent reference forward pass (backends/native/reference):
+  # Debian's python3 with Debian's numpy
+  python3 python3-numpy
+  $(command -v npm >/dev/null || echo nodejs npm)
 )
 
 missing=()

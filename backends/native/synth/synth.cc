@@ -87,8 +87,9 @@ uint64_t HashName(std::string_view s) {
 // ---- the tensors of a model ----
 
 enum class Init {
-  kUniform,  // centred, with the given standard deviation
-  kNorm,     // 1 ± 0.1: norm weights that are not all ones
+  kUniform,     // centred, with the given standard deviation
+  kNorm,        // 1 ± 0.1: norm weights that are not all ones
+  kSignedNorm,  // ±(1 ± 0.1) with random signs (the output norm, see below)
 };
 
 struct TensorPlan {
@@ -167,7 +168,12 @@ std::vector<TensorPlan> PlanTensors(const SynthPreset& p, bool qwen2, int64_t n_
     matrix(b + "ffn_down.weight", ff, d, "ffn_down", i,
            depth / std::sqrt(static_cast<float>(ff)));
   }
-  vec("output_norm.weight", d, Init::kNorm, 0);
+  // With a tied head, logit t = E_t · (norm(x) ∘ w): the current token's own
+  // embedding, still in x, would give itself a boost of several standard
+  // deviations and greedy decoding would repeat it forever. Random signs in
+  // w cancel that self-similarity (E_t · (E_t ∘ w) sums to about zero)
+  // without shrinking the spread of the logits.
+  vec("output_norm.weight", d, Init::kSignedNorm, 0);
   if (!p.tied_output) matrix("output.weight", d, n_vocab, "output", 0, head_std);
   return t;
 }
@@ -184,9 +190,15 @@ void FillRows(const TensorPlan& plan, uint64_t seed, int64_t row_begin, int64_t 
     // One generator per row: the bytes do not depend on the thread count.
     uint64_t s = seed ^ (static_cast<uint64_t>(r) * 0xD1B54A32D192ED03ull);
     Rng rng(SplitMix64(s));
-    for (float& x : row)
-      x = plan.init == Init::kNorm ? 1.0f + 0.1f * rng.Symmetric()
-                                   : amplitude * rng.Symmetric();
+    for (float& x : row) {
+      switch (plan.init) {
+        case Init::kUniform: x = amplitude * rng.Symmetric(); break;
+        case Init::kNorm: x = 1.0f + 0.1f * rng.Symmetric(); break;
+        case Init::kSignedNorm:
+          x = (1.0f + 0.1f * rng.Symmetric()) * (rng.Next() >> 63 ? 1.0f : -1.0f);
+          break;
+      }
+    }
     gguf::QuantizeRow(plan.type, row.data(), out + r * row_bytes, n);
   }
 }

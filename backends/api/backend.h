@@ -1,0 +1,74 @@
+// backends/api/backend.h — the interface between the runtime's measurement
+// loop and an inference engine that it drives token by token.
+//
+// The runtime times every call from the outside (prefill start/end, each
+// decoded token), so an engine only computes: it never measures. Engines are
+// created from an explicit factory table in the runtime (no static
+// self-registration, which static linking silently drops).
+//
+// Thread-safety: one thread drives a Backend; the engine may use its own
+// worker threads inside a call.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace edgebench::backends {
+
+struct LoadOptions {
+  std::string model_path;
+  int n_threads = 1;
+  std::vector<int> cpus;      // pin thread i to cpus[i % size]; empty: no pinning
+  int n_ctx = 0;              // 0: the model's training context
+  int n_batch = 512;          // prompt tokens per forward pass
+  std::string kv_type = "f16";  // "f16" or "f32"
+  bool use_mmap = false;      // compute from the file mapping instead of a copy
+};
+
+// What the engine reports about what it loaded; goes into the `load` event.
+struct ModelInfo {
+  std::string arch;          // "llama", "qwen2"
+  std::string quant;         // "Q4_0", "Q4_K_M", "F16", "mixed"
+  int64_t n_params = 0;
+  uint64_t weight_bytes = 0;  // bytes of weights read per token (all tensors)
+  int n_vocab = 0;
+  int n_ctx = 0;             // the context actually allocated
+  int n_ctx_train = 0;
+  std::string isa;           // kernel variant in use: "avx512", "neon_dotprod"
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual std::string_view name() const = 0;
+
+  // Loads the model and allocates a context. Called once.
+  virtual Result<ModelInfo> Load(const LoadOptions& options) = 0;
+
+  // Text to tokens with the model's tokenizer; add_special adds BOS as the
+  // model asks.
+  virtual Result<std::vector<int32_t>> Tokenize(std::string_view text,
+                                                bool add_special) const = 0;
+  virtual std::string TokenToPiece(int32_t token) const = 0;
+  virtual bool IsEndOfGeneration(int32_t token) const = 0;
+  virtual int32_t BosToken() const = 0;  // -1 when the model has none
+
+  // Empties the KV cache: the next Eval starts at position 0.
+  virtual void ClearCache() = 0;
+  // Appends `tokens` at the current position and runs the forward pass
+  // (prefill when there are many, decode when there is one); the logits of
+  // the last token are then available. Fails with kOutOfRange when the
+  // context would overflow, leaving the cache as it was.
+  virtual Status Eval(std::span<const int32_t> tokens) = 0;
+  // Logits of the last evaluated token. REQUIRES: a successful Eval.
+  virtual std::span<const float> Logits() const = 0;
+  virtual int n_past() const = 0;
+};
+
+}  // namespace edgebench::backends
