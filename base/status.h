@@ -92,7 +92,10 @@ class [[nodiscard]] Result {
   }
 
   bool ok() const { return value_.has_value(); }
-  const Status& status() const { return status_; }
+  const Status& status() const& { return status_; }
+  // By value on a temporary, so `RETURN_IF_ERROR(F().status())` never binds
+  // a reference into a Result that is gone.
+  Status status() && { return std::move(status_); }
 
   // REQUIRES: ok().
   T& value() & { assert(ok()); return *value_; }

@@ -52,6 +52,20 @@ TEST(Result, ValueOrStatus) {
   EXPECT_EQ(CheckEven(5).code(), StatusCode::kInvalidArgument);
 }
 
+Status StatusOfTemporary(int x) {
+  // .status() of a temporary Result: the macro must not keep a reference
+  // into it (ASan reports stack-use-after-scope if it does).
+  RETURN_IF_ERROR(Half(x).status());
+  return Status::Ok();
+}
+
+TEST(Result, StatusOfATemporaryOutlivesIt) {
+  Status s = StatusOfTemporary(7);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "odd: 7");
+  EXPECT_TRUE(StatusOfTemporary(8).ok());
+}
+
 TEST(Status, ErrnoMapsToSpecificCodes) {
   EXPECT_EQ(ErrnoToStatus(ENOENT, "a").code(), StatusCode::kNotFound);
   EXPECT_EQ(ErrnoToStatus(EACCES, "a").code(), StatusCode::kPermissionDenied);
