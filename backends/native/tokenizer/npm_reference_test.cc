@@ -59,8 +59,14 @@ using testing::IdsToString;
   } else if (ReadFile(stamp_path) != lock) {
     std::fprintf(stderr, "installing the reference packages: npm ci --prefix %s\n",
                  dir.c_str());
-    ProgramResult r =
-        RunProgram({"npm", "ci", "--prefix", dir, "--no-audit", "--no-fund"});
+    // Node trusts only its bundled CAs; behind a proxy with its own CA (as
+    // in CI sandboxes) the system bundle, where such a CA is installed, is
+    // what makes the registry reachable. NODE_EXTRA_CA_CERTS adds it.
+    std::vector<std::string> argv = {"npm", "ci", "--prefix", dir, "--no-audit", "--no-fund"};
+    const char* bundle = "/etc/ssl/certs/ca-certificates.crt";
+    if (!std::getenv("NODE_EXTRA_CA_CERTS") && ::access(bundle, R_OK) == 0)
+      argv.insert(argv.begin(), {"env", std::string("NODE_EXTRA_CA_CERTS=") + bundle});
+    ProgramResult r = RunProgram(argv);
     if (r.exit_code != 0) {
       result = ::testing::AssertionFailure()
                << "npm ci in " << dir << " failed (exit " << r.exit_code
