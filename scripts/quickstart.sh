@@ -8,17 +8,21 @@ scripts/setup.sh
 eb=build/bin/edgebench
 db=results/edgebench.db
 
+mkdir -p models
 echo
 "$eb" --version
 echo
 "$eb" db init --db "$db"
-"$eb" db info --db "$db"
+echo
+"$eb" model synth --preset tiny --type q4_0 -o models/tiny-q4_0.gguf
+"$eb" model inspect models/tiny-q4_0.gguf
 echo
 cat <<'MSG'
-What runs today: the build, the results store (edgebench db ...).
-Not built yet, so not run here: synthetic models (`edgebench model synth`),
-the on-device runtime (edgebench-rt), device discovery and deploy, sweeps
-(`edgebench sweep`) and reports (`edgebench report`). Each lands with its
-issue; this script grows with them.
+What runs today: the build, the results store (edgebench db ...), synthetic
+models and GGUF inspection (edgebench model ...), and the native engine's
+tests and benchmarks (build/bin/decode_bench).
+Not built yet, so not run here: the on-device runtime (edgebench-rt), device
+discovery and deploy, sweeps (`edgebench sweep`) and reports
+(`edgebench report`). Each lands with its issue; this script grows with them.
 MSG
-echo "store: $db"
+echo "store: $db   model: models/tiny-q4_0.gguf"
