@@ -24,7 +24,7 @@ enum class Scope { kRun, kRep };
 struct MetricField {
   std::string_view name;  // snake_case, unit suffix: a valid SQL identifier
   FieldType type;
-  std::string_view unit;  // "ms", "tok/s", "MB", "J", "mJ/tok", "W", "C", "%"
+  std::string_view unit;  // "ms", "tok/s", "MiB", "J", "mJ/tok", "W", "C", "%"
   Better better;
   Scope scope;
   std::string_view description;
@@ -48,10 +48,10 @@ inline constexpr MetricField kMetricFields[] = {
      "inter-token latency, 90th percentile"},
     {"itl_p99_ms",         FieldType::kReal, "ms",     Better::kLower,  Scope::kRep,
      "inter-token latency, 99th percentile"},
-    {"peak_rss_mb",        FieldType::kReal, "MB",     Better::kLower,  Scope::kRep,
-     "VmHWM at the end of the repetition"},
-    {"pss_mb",             FieldType::kReal, "MB",     Better::kLower,  Scope::kRep,
-     "sampled peak of proportional set size (smaps_rollup)"},
+    {"peak_rss_mb",        FieldType::kReal, "MiB",    Better::kLower,  Scope::kRep,
+     "VmHWM at the end of the repetition, in MiB"},
+    {"pss_mb",             FieldType::kReal, "MiB",    Better::kLower,  Scope::kRep,
+     "sampled peak of proportional set size (smaps_rollup), in MiB"},
     {"energy_j",           FieldType::kReal, "J",      Better::kLower,  Scope::kRep,
      "energy over the repetition"},
     {"energy_net_j",       FieldType::kReal, "J",      Better::kLower,  Scope::kRep,

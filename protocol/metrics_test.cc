@@ -37,7 +37,7 @@ TEST(MetricFields, DesignMetricsArePresentWithDirection) {
 
 TEST(MetricFields, UnitSuffixMatchesUnit) {
   const std::pair<std::string_view, std::string_view> kSuffixUnits[] = {
-      {"_ms", "ms"}, {"_tps", "tok/s"}, {"_mb", "MB"}, {"_j", "J"},
+      {"_ms", "ms"}, {"_tps", "tok/s"}, {"_mb", "MiB"}, {"_j", "J"},
       {"_w", "W"},   {"_c", "C"},       {"_pct", "%"}, {"_per_tok", "mJ/tok"}};
   for (const MetricField& f : MetricFields()) {
     for (const auto& [suffix, unit] : kSuffixUnits) {
