@@ -20,14 +20,18 @@
 
 namespace edgebench::backends {
 
-struct LoadOptions {
+struct ModelOptions {
   std::string model_path;
+  bool use_mmap = false;  // compute from the file mapping instead of a copy
+};
+
+// One inference context: its thread pool, KV cache and batch size.
+struct ContextOptions {
   int n_threads = 1;
   std::vector<int> cpus;      // pin thread i to cpus[i % size]; empty: no pinning
   int n_ctx = 0;              // 0: the model's training context
   int n_batch = 512;          // prompt tokens per forward pass
   std::string kv_type = "f16";  // "f16" or "f32"
-  bool use_mmap = false;      // compute from the file mapping instead of a copy
 };
 
 // What the engine reports about what it loaded; goes into the `load` event.
@@ -35,9 +39,9 @@ struct ModelInfo {
   std::string arch;          // "llama", "qwen2"
   std::string quant;         // "Q4_0", "Q4_K_M", "F16", "mixed"
   int64_t n_params = 0;
-  uint64_t weight_bytes = 0;  // bytes of weights read per token (all tensors)
+  uint64_t file_bytes = 0;
+  uint64_t weight_bytes = 0;  // bytes of weights read per decoded token
   int n_vocab = 0;
-  int n_ctx = 0;             // the context actually allocated
   int n_ctx_train = 0;
   std::string isa;           // kernel variant in use: "avx512", "neon_dotprod"
 };
@@ -48,8 +52,11 @@ class Backend {
 
   virtual std::string_view name() const = 0;
 
-  // Loads the model and allocates a context. Called once.
-  virtual Result<ModelInfo> Load(const LoadOptions& options) = 0;
+  // Loads the model. Called once.
+  virtual Result<ModelInfo> Load(const ModelOptions& options) = 0;
+  // (Re)creates the inference context; the model stays loaded, so runs
+  // with other thread counts or context sizes reuse it. REQUIRES: Load.
+  virtual Status CreateContext(const ContextOptions& options) = 0;
 
   // Text to tokens with the model's tokenizer; add_special adds BOS as the
   // model asks.
@@ -60,6 +67,7 @@ class Backend {
   virtual int32_t BosToken() const = 0;  // -1 when the model has none
 
   // Empties the KV cache: the next Eval starts at position 0.
+  // REQUIRES: CreateContext.
   virtual void ClearCache() = 0;
   // Appends `tokens` at the current position and runs the forward pass
   // (prefill when there are many, decode when there is one); the logits of

@@ -1,5 +1,6 @@
 #include "backends/native/native_backend.h"
 
+#include "backends/native/gguf/gguf.h"
 #include "backends/native/kernels/kernels.h"
 #include "backends/native/model/model.h"
 #include "backends/native/tokenizer/tokenizer.h"
@@ -12,11 +13,27 @@ class NativeBackend final : public backends::Backend {
  public:
   std::string_view name() const override { return "native"; }
 
-  Result<backends::ModelInfo> Load(const backends::LoadOptions& o) override {
+  Result<backends::ModelInfo> Load(const backends::ModelOptions& o) override {
     if (model_) return FailedPreconditionError("native backend: Load called twice");
+    ASSIGN_OR_RETURN(model_, Model::Load(o.model_path, {.use_mmap = o.use_mmap}));
+    const ModelConfig& c = model_->config();
+    backends::ModelInfo info;
+    info.arch = c.arch;
+    info.quant = model_->quant();
+    info.n_params = model_->n_params();
+    info.file_bytes = model_->file().file_size();
+    info.weight_bytes = model_->weight_bytes();
+    info.n_vocab = c.n_vocab;
+    info.n_ctx_train = c.n_ctx_train;
+    info.isa = std::string(kernels::IsaName(kernels::BestKernels().isa));
+    return info;
+  }
+
+  Status CreateContext(const backends::ContextOptions& o) override {
+    if (!model_) return FailedPreconditionError("native backend: no model loaded");
     if (o.kv_type != "f16" && o.kv_type != "f32")
       return InvalidArgumentError("kv_type must be \"f16\" or \"f32\", got \"" + o.kv_type + "\"");
-    ASSIGN_OR_RETURN(model_, Model::Load(o.model_path, {.use_mmap = o.use_mmap}));
+    ctx_.reset();  // free the old KV cache before allocating the new one
     ContextOptions co;
     co.n_ctx = o.n_ctx;
     co.n_batch = o.n_batch;
@@ -24,17 +41,7 @@ class NativeBackend final : public backends::Backend {
     co.cpus = o.cpus;
     co.kv_type = o.kv_type == "f32" ? gguf::TensorType::kF32 : gguf::TensorType::kF16;
     ASSIGN_OR_RETURN(ctx_, Context::Create(*model_, co));
-    const ModelConfig& c = model_->config();
-    backends::ModelInfo info;
-    info.arch = c.arch;
-    info.quant = model_->quant();
-    info.n_params = model_->n_params();
-    info.weight_bytes = model_->weight_bytes();
-    info.n_vocab = c.n_vocab;
-    info.n_ctx = ctx_->n_ctx();
-    info.n_ctx_train = c.n_ctx_train;
-    info.isa = std::string(kernels::IsaName(ctx_->kernels().isa));
-    return info;
+    return Status::Ok();
   }
 
   Result<std::vector<int32_t>> Tokenize(std::string_view text, bool add_special) const override {
@@ -53,7 +60,7 @@ class NativeBackend final : public backends::Backend {
     if (ctx_) ctx_->Clear();
   }
   Status Eval(std::span<const int32_t> tokens) override {
-    if (!ctx_) return FailedPreconditionError("native backend: no model loaded");
+    if (!ctx_) return FailedPreconditionError("native backend: no context created");
     return ctx_->Eval(tokens);
   }
   std::span<const float> Logits() const override {
