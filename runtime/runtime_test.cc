@@ -231,6 +231,14 @@ TEST(Runtime, SeveralRunsShareOneLoad) {
   EXPECT_TRUE(reps[3]["metrics"].contains("ttft_ms"));
 }
 
+// The events of one kind, in order.
+std::vector<json> Events(const std::vector<json>& ev, const char* kind) {
+  std::vector<json> out;
+  for (const json& e : ev)
+    if (e["ev"] == kind) out.push_back(e);
+  return out;
+}
+
 // The error event of a stream, checked to be there exactly once.
 json TheError(const std::vector<json>& ev) {
   json found;
@@ -386,10 +394,7 @@ TEST(Runtime, SigtermStopsCleanlyAfterFinishedRepetitions) {
   EXPECT_EQ(ev.back()["ev"], "done");
   EXPECT_EQ(ev.back()["status"], "interrupted");
   // The repetition that was cut has no rep_end; the ones before are whole.
-  std::vector<json> complete;
-  for (const json& x : ev)
-    if (x["ev"] == "rep_end") complete.push_back(x);
-  EXPECT_GE(complete.size(), 3u);
+  EXPECT_GE(Events(ev, "rep_end").size(), 3u);
 }
 
 TEST(Runtime, SigkillMidDecodeLeavesEveryFinishedRepetitionWhole) {
@@ -473,9 +478,7 @@ TEST(Runtime, CommandBackendLlamaBench) {
   ProgramResult r = RunSpec(spec);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   const std::vector<json> ev = ParseStream(r.out);
-  std::vector<json> reps;
-  for (const json& e : ev)
-    if (e["ev"] == "rep_end") reps.push_back(e);
+  const std::vector<json> reps = Events(ev, "rep_end");
   ASSERT_EQ(reps.size(), 3u);
   for (const json& rep : reps) {
     EXPECT_EQ(rep["timing"], "external");
@@ -500,9 +503,7 @@ TEST(Runtime, CommandBackendOneProcessPerRepetition) {
   ProgramResult r = RunSpec(spec);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   const std::vector<json> ev = ParseStream(r.out);
-  std::vector<json> reps;
-  for (const json& e : ev)
-    if (e["ev"] == "rep_end") reps.push_back(e);
+  const std::vector<json> reps = Events(ev, "rep_end");
   ASSERT_EQ(reps.size(), 3u);
   EXPECT_TRUE(reps[0]["warmup"].get<bool>());
   // 1.40 ms for 6 prompt tokens; 15 decode steps in 7.30 ms.

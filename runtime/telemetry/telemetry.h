@@ -48,8 +48,12 @@
 // pread, and parses by hand. It stays within 1% of one core by
 // construction: a group of sources (mem, pss, cpufreq, thermal, power,
 // rapl) whose last read cost c of CPU is read again only after
-// 100 × groups × c, so a costly group (smaps_rollup of a large process) is
-// left out of some samples. SampleNow always reads everything.
+// 100 × groups × c, so a costly group (60 thermal zones on a phone) is left
+// out of some samples. PSS is never read by the sampler thread: walking
+// smaps_rollup takes milliseconds for a model-sized process and stalls a
+// decode worker when every core is busy, so it is read by SampleNow only
+// (the runtime calls it at the start and end of every repetition).
+// SampleNow always reads everything.
 //
 // Thread-safety: every method may be called from any thread (one mutex
 // inside); Start/Stop/Drain/SetPid are meant for one controlling thread.

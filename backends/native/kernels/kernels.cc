@@ -210,4 +210,18 @@ const KernelTable& BestKernels() {
   return *best;
 }
 
+namespace internal {
+
+std::vector<NamedTable> AllTables() {
+  std::vector<NamedTable> v;
+  for (Isa isa : AvailableIsas()) v.push_back({std::string(IsaName(isa)), &GetKernels(isa)});
+#if defined(EDGEBENCH_KERNELS_X86)
+  if (IsaAvailable(Isa::kAvx512) && GetCpuFeatures().avx512vnni)
+    v.push_back({"avx512_without_vnni", &Avx512Kernels()});
+#endif
+  return v;
+}
+
+}  // namespace internal
+
 }  // namespace edgebench::native::kernels

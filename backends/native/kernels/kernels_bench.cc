@@ -189,22 +189,6 @@ void BM_Dispatch(benchmark::State& state) {
   }
 }
 
-struct Variant {
-  std::string name;
-  const KernelTable* table;
-};
-
-std::vector<Variant> Variants() {
-  std::vector<Variant> v;
-  for (Isa isa : AvailableIsas())
-    v.push_back({std::string(IsaName(isa)), &GetKernels(isa)});
-#if defined(EDGEBENCH_KERNELS_X86)
-  if (IsaAvailable(Isa::kAvx512) && GetCpuFeatures().avx512vnni)
-    v.push_back({"avx512_without_vnni", &internal::Avx512Kernels()});
-#endif
-  return v;
-}
-
 void RegisterAll() {
   const TensorType types[] = {TensorType::kQ4_0, TensorType::kQ8_0, TensorType::kQ4_K,
                               TensorType::kQ6_K, TensorType::kF16,  TensorType::kBF16,
@@ -212,12 +196,12 @@ void RegisterAll() {
   const struct {
     int64_t rows, cols;
   } shapes[] = {{2048, 2048}, {5632, 2048}, {32000, 2048}};
-  const std::vector<Variant> variants = Variants();
+  const std::vector<internal::NamedTable> variants = internal::AllTables();
   // Type and shape outermost: the weights are made once per (type, shape).
   for (TensorType type : types) {
     const std::string tname(gguf::GetTypeTraits(type).name);
     for (const auto& s : shapes)
-      for (const Variant& v : variants)
+      for (const internal::NamedTable& v : variants)
         for (int threads : {1, 2}) {
           // avx512 with and without VNNI differ only in the integer dots.
           if (v.name == "avx512_without_vnni" &&
@@ -238,7 +222,7 @@ void RegisterAll() {
       ->Arg(2)
       ->UseRealTime()
       ->Unit(benchmark::kNanosecond);
-  for (const Variant& v : variants) {
+  for (const internal::NamedTable& v : variants) {
     benchmark::RegisterBenchmark(("quantize/Q8_0/2048/" + v.name).c_str(), BM_Quantize,
                                  v.table, TensorType::kQ4_0, int64_t{2048})
         ->Unit(benchmark::kNanosecond);

@@ -45,26 +45,8 @@ using gguf::TensorType;
 
 constexpr double kU = 1.0 / (1 << 24);  // float unit roundoff
 
-struct Variant {
-  std::string name;
-  const KernelTable* table;
-};
-
-// Every table this build and CPU can run, including the AVX-512 table
-// without VNNI (GetKernels(kAvx512) only serves it on CPUs lacking VNNI).
-std::vector<Variant> AllVariants() {
-  std::vector<Variant> v;
-  for (Isa isa : AvailableIsas())
-    v.push_back({std::string(IsaName(isa)), &GetKernels(isa)});
-#if defined(EDGEBENCH_KERNELS_X86)
-  if (IsaAvailable(Isa::kAvx512) && GetCpuFeatures().avx512vnni)
-    v.push_back({"avx512_without_vnni", &internal::Avx512Kernels()});
-#endif
-  return v;
-}
-
 // gtest prints a parameter of a failing case: the name, not the bytes.
-void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
+void PrintTo(const internal::NamedTable& v, std::ostream* os) { *os << v.name; }
 
 const KernelTable& Generic() { return GetKernels(Isa::kGeneric); }
 
@@ -256,7 +238,7 @@ std::vector<int64_t> Lengths(TensorType type) {
 
 std::string Name(TensorType t) { return std::string(gguf::GetTypeTraits(t).name); }
 
-class KernelVariantTest : public ::testing::TestWithParam<Variant> {};
+class KernelVariantTest : public ::testing::TestWithParam<internal::NamedTable> {};
 
 TEST_P(KernelVariantTest, VecDotMatchesGeneric) {
   const KernelTable& k = *GetParam().table;
@@ -433,8 +415,8 @@ TEST_P(KernelVariantTest, Fp16ConversionsAreExact) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllIsas, KernelVariantTest, ::testing::ValuesIn(AllVariants()),
-                         [](const ::testing::TestParamInfo<Variant>& info) {
+INSTANTIATE_TEST_SUITE_P(AllIsas, KernelVariantTest, ::testing::ValuesIn(internal::AllTables()),
+                         [](const ::testing::TestParamInfo<internal::NamedTable>& info) {
                            return info.param.name;
                          });
 

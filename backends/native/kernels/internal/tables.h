@@ -13,6 +13,8 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 #include "backends/native/gguf/ggml_types.h"
 #include "backends/native/kernels/kernels.h"
@@ -60,5 +62,14 @@ const KernelTable& NeonKernels();
 // (arm/neon_dotprod.cc). REQUIRES: the CPU has asimddp.
 void UseNeonDotprodDots(KernelTable* table);
 #endif
+
+// Every table this build and CPU can run, named, for tests and benchmarks:
+// AvailableIsas() plus the AVX-512 table without VNNI (which GetKernels
+// serves only on CPUs lacking VNNI, so it is covered here on any AVX-512 CPU).
+struct NamedTable {
+  std::string name;
+  const KernelTable* table;
+};
+std::vector<NamedTable> AllTables();
 
 }  // namespace edgebench::native::kernels::internal
