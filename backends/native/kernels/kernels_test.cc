@@ -39,14 +39,18 @@
 #include "backends/native/kernels/internal/tables.h"
 
 namespace edgebench::native::kernels {
+
+namespace internal {
+// gtest prints a parameter of a failing case: the name, not the bytes (found
+// by argument-dependent lookup, so it lives beside the type).
+void PrintTo(const NamedTable& v, std::ostream* os) { *os << v.name; }
+}  // namespace internal
+
 namespace {
 
 using gguf::TensorType;
 
 constexpr double kU = 1.0 / (1 << 24);  // float unit roundoff
-
-// gtest prints a parameter of a failing case: the name, not the bytes.
-void PrintTo(const internal::NamedTable& v, std::ostream* os) { *os << v.name; }
 
 const KernelTable& Generic() { return GetKernels(Isa::kGeneric); }
 
