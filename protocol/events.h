@@ -11,7 +11,9 @@
 //   prefill    run_id, rep, t_request_ns, t0_ns, t1_ns, n
 //   decode     run_id, rep, token_ns [one timestamp per generated token]
 //   sample     v {"mem.rss_kb": ..., "temp.cpu_c": ..., ...}  (telemetry)
-//   rep_end    run_id, rep, warmup, t_end_ns (end of the timed part), n_prompt,
+//   rep_end    run_id, rep, warmup, t_end_ns (end of the timed part),
+//              t_close_ns (the full telemetry reading that closes the
+//              sample window; absent without telemetry), n_prompt,
 //              n_gen, n_depth, hwm_kb, baseline_w, metrics {...}; from the
 //              command backend: "timing": "external" (the engine's own
 //              durations, no prefill/decode events; n_gen counts its timed
@@ -82,6 +84,8 @@ inline Result<RepTiming> RepTimingFromEvents(const nlohmann::json& rep_start,
     r.n_prompt = prefill.at("n").get<int>();
     r.token_ns = decode.at("token_ns").get<std::vector<int64_t>>();
     r.t_end_ns = rep_end.at("t_end_ns").get<int64_t>();
+    if (rep_end.contains("t_close_ns") && rep_end["t_close_ns"].is_number_integer())
+      r.t_close_ns = rep_end["t_close_ns"].get<int64_t>();
     const nlohmann::json& c = rep_start.at("cooldown");
     if (c.contains("waited_ms") && c["waited_ms"].is_number())
       r.cooldown_ms = c["waited_ms"].get<double>();

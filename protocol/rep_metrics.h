@@ -37,6 +37,10 @@ struct RepTiming {
   int n_prompt = 0;          // tokens prefilled (timed)
   std::vector<int64_t> token_ns;  // when each generated token was ready
   int64_t t_end_ns = 0;      // end of the repetition's timed part
+  // The closing telemetry reading (every source read) taken right after
+  // t_end_ns; the sample window ends there. 0: unknown, the window ends at
+  // the first sample after t_end_ns.
+  int64_t t_close_ns = 0;
   double cooldown_ms = NAN;  // NaN: no cooldown
   double temp_start_c = NAN; // hottest zone before the repetition
   double hwm_kb = NAN;       // VmHWM at the end
@@ -108,15 +112,17 @@ inline std::map<std::string, double> ComputeRepMetrics(const RepTiming& r,
   if (!std::isnan(r.cooldown_ms)) m["cooldown_ms"] = r.cooldown_ms;
   if (!std::isnan(r.hwm_kb)) m["peak_rss_mb"] = r.hwm_kb / 1024.0;
 
-  // Samples taken during the repetition, and the first one after it: the
+  // Samples taken during the repetition up to its closing reading: the
   // runtime reads every source right as the timed part ends, so a short
   // repetition always has at least that complete reading (a sampler under
-  // its CPU budget reads costly sources such as PSS less often).
+  // its CPU budget reads costly sources such as PSS less often, and its
+  // thread may tick between t_end_ns and that reading).
   std::vector<Sample> in;
   for (const Sample& s : samples) {
     if (s.t_ns < r.t_request_ns) continue;
+    if (r.t_close_ns > 0 && s.t_ns > r.t_close_ns) break;
     in.push_back(s);
-    if (s.t_ns > r.t_end_ns) break;
+    if (r.t_close_ns <= 0 && s.t_ns > r.t_end_ns) break;
   }
   double pss_max = NAN, temp_max = NAN;
   std::map<std::string, std::vector<double>> freq;

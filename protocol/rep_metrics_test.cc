@@ -70,6 +70,27 @@ TEST(RepMetrics, EnergyFromTheCumulativeSeries) {
   EXPECT_DOUBLE_EQ(m.at("pss_mb"), (2048.0 + 250) / 1024);
 }
 
+TEST(RepMetrics, WindowEndsAtTheClosingReadingNotTheFirstTickAfterTheEnd) {
+  // The sampler thread ticked at 232 ms (cheap sources only) before the
+  // runtime's closing full reading at 235 ms; a tick after it belongs to
+  // the gap before the next repetition.
+  const std::vector<Sample> s = {{100 * kMs, {{"temp.cpu_c", 40.0}}},
+                                 {232 * kMs, {{"temp.cpu_c", 41.0}}},
+                                 {235 * kMs, {{"temp.cpu_c", 42.0}, {"mem.pss_kb", 4096.0}}},
+                                 {240 * kMs, {{"temp.cpu_c", 50.0}}}};
+  RepTiming r = Timing();
+  r.t_close_ns = 235 * kMs;
+  auto m = ComputeRepMetrics(r, s);
+  EXPECT_DOUBLE_EQ(m.at("pss_mb"), 4.0);
+  EXPECT_DOUBLE_EQ(m.at("temp_max_c"), 42.0);
+  // Without the closing time (an older stream) it is the first sample
+  // after the end, which here misses PSS.
+  r.t_close_ns = 0;
+  m = ComputeRepMetrics(r, s);
+  EXPECT_EQ(m.count("pss_mb"), 0u);
+  EXPECT_DOUBLE_EQ(m.at("temp_max_c"), 41.0);
+}
+
 TEST(RepMetrics, NoEnergyWithoutSamplesAroundTheBoundaries) {
   // Energy observed only inside the repetition cannot be extrapolated.
   std::vector<Sample> s = {{50 * kMs, {{"energy.primary_j", 1.0}}},

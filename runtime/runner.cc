@@ -130,11 +130,13 @@ class Executor {
     for (const Sample& x : s) out_.Write(protocol::SampleToJson(x));
     return s;
   }
-  // Takes a sample now, writes everything buffered, returns what was
-  // written (the last is the one just taken).
-  std::vector<Sample> FlushSamples() {
+  // Takes a full reading now, writes everything buffered, returns what was
+  // written; *t_now_ns gets the reading's time (the sampler thread may
+  // tick once more before the drain, so it need not be the last).
+  std::vector<Sample> FlushSamples(int64_t* t_now_ns = nullptr) {
     if (!tel_) return {};
-    tel_->SampleNow();
+    const int64_t t = tel_->SampleNow().t_ns;
+    if (t_now_ns) *t_now_ns = t;
     return DrainAndWrite();
   }
   Status FatalLoadChecks();
@@ -200,7 +202,7 @@ void Executor::FinishRep(const RunConfig& run, int rep, protocol::RepTiming timi
                          const Sample& opening, int n_gen) {
   std::vector<Sample> samples;
   if (opening.t_ns) samples.push_back(opening);
-  const std::vector<Sample> in_rep = FlushSamples();
+  const std::vector<Sample> in_rep = FlushSamples(&timing.t_close_ns);
   samples.insert(samples.end(), in_rep.begin(), in_rep.end());
   for (auto it = in_rep.rbegin(); it != in_rep.rend(); ++it) {
     bool found = false;
@@ -223,6 +225,7 @@ void Executor::FinishRep(const RunConfig& run, int rep, protocol::RepTiming timi
             {"n_gen", n_gen},
             {"n_depth", run.n_depth},
             {"metrics", metrics}};
+  if (timing.t_close_ns > 0) e["t_close_ns"] = timing.t_close_ns;
   if (!std::isnan(timing.hwm_kb)) e["hwm_kb"] = timing.hwm_kb;
   if (!std::isnan(timing.baseline_w)) e["baseline_w"] = timing.baseline_w;
   out_.Write(e);
@@ -373,7 +376,7 @@ Status Executor::RunExternal(const RunConfig& run) {
         t.t_end_ns = end_ns;
         std::vector<Sample> samples;
         if (opening.t_ns) samples.push_back(opening);
-        const std::vector<Sample> in_rep = FlushSamples();
+        const std::vector<Sample> in_rep = FlushSamples(&t.t_close_ns);
         samples.insert(samples.end(), in_rep.begin(), in_rep.end());
         m = protocol::ComputeRepMetrics(t, samples);
       }

@@ -250,6 +250,9 @@ struct Telemetry::Impl {
   void OpenMem(const std::string& dir);
 
   // Sampling; REQUIRE mu held.
+  // Index of the sample taken, or kNoSample when a periodic (!force) tick
+  // read nothing; a forced one always returns an index.
+  static constexpr size_t kNoSample = static_cast<size_t>(-1);
   size_t TakeSampleLocked(bool force);
   void ReadMemStatus(double* row, int64_t t);
   void ReadPss(double* row, int64_t t);
@@ -831,10 +834,12 @@ size_t Telemetry::Impl::TakeSampleLocked(bool force) {
   times.push_back(t);
   rows.resize(rows.size() + width, Nan());
   double* row = rows.data() + index * width;
+  int groups_read = 0;
 
   const auto group = [&](Group g, bool any, auto&& read) {
     GroupBudget& b = budget[g];
     if (!any || (!force && t < b.next_ns)) return;
+    ++groups_read;
     const int64_t c0 = ThreadCpuNs();
     read();
     const int64_t cpu = ThreadCpuNs() - c0;
@@ -905,6 +910,13 @@ size_t Telemetry::Impl::TakeSampleLocked(bool force) {
   } else if (primary == Primary::kPower) {
     const PowerSource& p = powers[primary_index.front()];
     if (p.live && p.prev_t == t && p.have_prev) row[slot_primary] = p.energy_j;
+  }
+  // A periodic tick where the budget let no group be read holds only a
+  // time; it is not kept (readers would see an empty sample).
+  if (groups_read == 0 && !force) {
+    times.pop_back();
+    rows.resize(index * width);
+    return kNoSample;
   }
   return index;
 }
