@@ -28,6 +28,10 @@ packages=(
   # the independent reference forward pass (backends/native/reference):
   # Debian's python3 with Debian's numpy
   python3 python3-numpy
+  # device transports (harness/transport) and their integration tests: the
+  # real ssh/sshd and adb clients, ip netns for two-board tests, and the
+  # shells the adb-scripts must run under (plus shellcheck to lint them)
+  openssh-client openssh-server adb iproute2 dash busybox shellcheck
   $(command -v npm >/dev/null || echo nodejs npm)
 )
 

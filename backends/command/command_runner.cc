@@ -5,7 +5,7 @@
 #include <string_view>
 #include <utility>
 
-#include "backends/command/internal/subprocess.h"
+#include "base/subprocess.h"
 
 namespace edgebench::command {
 
@@ -22,11 +22,11 @@ std::string FormatSeconds(double s) {
 }
 
 // "exited with code 3", "killed by signal 11 (SIGSEGV, core dumped)".
-std::string HowItEnded(const internal::SubprocessResult& p) {
+std::string HowItEnded(const SubprocessResult& p) {
   if (p.status_lost) return "exit status lost (SIGCHLD ignored by this process?)";
   if (p.signal != 0) {
     return "killed by signal " + std::to_string(p.signal) + " (" +
-           internal::SignalName(p.signal) + (p.core_dumped ? ", core dumped" : "") + ")";
+           SignalName(p.signal) + (p.core_dumped ? ", core dumped" : "") + ")";
   }
   return "exited with code " + std::to_string(p.exit_code);
 }
@@ -90,21 +90,21 @@ ExternalResult RunCommand(const std::vector<std::string>& argv, const std::strin
   }
   const std::string& program = argv[0];
 
-  internal::SubprocessOptions sub;
+  SubprocessOptions sub;
   if (options.timeout_s > 0) {
     sub.timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::duration<double>(options.timeout_s));
   }
   sub.cancel = options.cancel;
   sub.on_start = options.on_start;
-  internal::SubprocessResult p = internal::RunSubprocess(argv, sub);
+  SubprocessResult p = RunSubprocess(argv, sub);
   if (!p.spawn_status.ok()) {
     result.status = p.spawn_status;
     return result;
   }
   result.exit_code = p.exit_code;
   result.signal = p.signal;
-  result.stderr_tail = internal::LastLines(p.err, kTailLines, kTailBytes);
+  result.stderr_tail = LastLines(p.err, kTailLines, kTailBytes);
 
   // Parsed even when the run failed: a llama-bench killed during its
   // generation test has already printed its prompt test.

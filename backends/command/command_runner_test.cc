@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "backends/command/internal/subprocess.h"
+#include "base/subprocess.h"
 #include "tests/testing/testing.h"
 
 namespace edgebench::command {
@@ -411,12 +411,12 @@ TEST(CommandSubprocess, ChildIgnoringSigtermGetsSigkillAfterTheGrace) {
   const std::string engine = Script(
       dir, "stubborn",
       "trap '' TERM\nsleep 30 &\necho $! > \"$1\"\nwhile :; do sleep 0.05; done\n");
-  internal::SubprocessOptions options;
+  SubprocessOptions options;
   options.timeout = std::chrono::milliseconds(200);
   options.kill_grace = std::chrono::milliseconds(200);
   const Clock::time_point t0 = Clock::now();
-  const internal::SubprocessResult r =
-      internal::RunSubprocess({engine, dir.File("gc")}, options);
+  const SubprocessResult r =
+      RunSubprocess({engine, dir.File("gc")}, options);
   const double elapsed = SecondsSince(t0);
   ASSERT_TRUE(r.spawn_status.ok()) << r.spawn_status.ToString();
   EXPECT_TRUE(r.timed_out);
@@ -547,8 +547,8 @@ TEST(CommandSubprocess, OnlyTheStandardDescriptorsAreInherited) {
   const int leaked = ::open(leak.c_str(), O_RDONLY);
   ASSERT_GE(leaked, 0);
   // ls, not sh: a shell keeps descriptors of its own.
-  const internal::SubprocessResult r =
-      internal::RunSubprocess({"ls", "-l", "/proc/self/fd"}, {});
+  const SubprocessResult r =
+      RunSubprocess({"ls", "-l", "/proc/self/fd"}, {});
   ::close(leaked);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // "lr-x------ 1 root root 64 ... 0 -> /dev/null": fd and target.
@@ -586,8 +586,8 @@ TEST(CommandSubprocess, SignalDispositionsAndMaskAreNotInherited) {
   ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &block, &old_mask), 0);
   // grep reads its own status: not a shell, which blocks signals of its own
   // around every fork and wait.
-  const internal::SubprocessResult r =
-      internal::RunSubprocess({"grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"}, {});
+  const SubprocessResult r =
+      RunSubprocess({"grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"}, {});
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   ::sigaction(SIGPIPE, &old_pipe, nullptr);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -597,37 +597,37 @@ TEST(CommandSubprocess, SignalDispositionsAndMaskAreNotInherited) {
 // ---- helpers ------------------------------------------------------------------------
 
 TEST(CommandSubprocess, TailBufferKeepsWholeLinesFromTheEnd) {
-  internal::TailBuffer small(10);
+  TailBuffer small(10);
   small.Append("abc\n", 4);
   EXPECT_EQ(small.Take(), "abc\n");
   EXPECT_EQ(small.dropped(), 0u);
 
-  internal::TailBuffer b(10);
+  TailBuffer b(10);
   for (int i = 0; i < 100; ++i) b.Append("line\n", 5);
   const std::string kept = b.Take();
   EXPECT_EQ(kept, "line\nline\n");
   EXPECT_EQ(b.dropped(), 490u);
 
-  internal::TailBuffer c(8);
+  TailBuffer c(8);
   c.Append("0123456789abcdef\nxyz", 20);
   EXPECT_EQ(c.Take(), "xyz");
   EXPECT_EQ(c.dropped(), 17u);
 }
 
 TEST(CommandSubprocess, LastLines) {
-  EXPECT_EQ(internal::LastLines("", 3, 100), "");
-  EXPECT_EQ(internal::LastLines("a\nb\nc\nd\n\n", 3, 100), "b\nc\nd");
-  EXPECT_EQ(internal::LastLines("a\nb", 3, 100), "a\nb");
-  EXPECT_EQ(internal::LastLines("\nb", 3, 100), "b");
-  EXPECT_EQ(internal::LastLines("a\nb\nc\n", 1, 100), "c");
-  EXPECT_EQ(internal::LastLines("abcdefgh", 3, 4), "efgh");
+  EXPECT_EQ(LastLines("", 3, 100), "");
+  EXPECT_EQ(LastLines("a\nb\nc\nd\n\n", 3, 100), "b\nc\nd");
+  EXPECT_EQ(LastLines("a\nb", 3, 100), "a\nb");
+  EXPECT_EQ(LastLines("\nb", 3, 100), "b");
+  EXPECT_EQ(LastLines("a\nb\nc\n", 1, 100), "c");
+  EXPECT_EQ(LastLines("abcdefgh", 3, 4), "efgh");
 }
 
 TEST(CommandSubprocess, SignalNames) {
-  EXPECT_EQ(internal::SignalName(SIGSEGV), "SIGSEGV");
-  EXPECT_EQ(internal::SignalName(SIGKILL), "SIGKILL");
-  EXPECT_EQ(internal::SignalName(SIGBUS), "SIGBUS");
-  EXPECT_EQ(internal::SignalName(0), "signal 0");
+  EXPECT_EQ(SignalName(SIGSEGV), "SIGSEGV");
+  EXPECT_EQ(SignalName(SIGKILL), "SIGKILL");
+  EXPECT_EQ(SignalName(SIGBUS), "SIGBUS");
+  EXPECT_EQ(SignalName(0), "signal 0");
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "backends/command/internal/subprocess.h"
+#include "base/subprocess.h"
 
 #include <fcntl.h>
 #include <paths.h>
@@ -6,18 +6,20 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
 #include <utility>
 
 extern char** environ;
 
-namespace edgebench::command::internal {
+namespace edgebench {
 
 namespace {
 
@@ -86,6 +88,10 @@ struct ExecPlan {
   std::vector<std::string> candidates;  // paths to try, in execvp's order
   std::vector<char*> candidate_ptrs;    // null-terminated
   std::vector<char*> argv;              // null-terminated
+  char** envp = nullptr;                // environ, or env_storage's
+  std::vector<std::string> env_storage;
+  std::vector<char*> env_ptrs;          // null-terminated
+  int in_fd = -1;   // -1: /dev/null
   int out_fd = -1;
   int err_fd = -1;
   int report_fd = -1;  // the child writes exec's errno here
@@ -145,9 +151,13 @@ void CloseFrom3Except(int keep, int max_fd) {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
-  const int null_fd = ::open("/dev/null", O_RDONLY);
-  if (null_fd < 0) ReportAndExit(plan.report_fd, errno);
-  if (null_fd != 0 && ::dup2(null_fd, 0) < 0) ReportAndExit(plan.report_fd, errno);
+  if (plan.in_fd >= 0) {
+    if (::dup2(plan.in_fd, 0) < 0) ReportAndExit(plan.report_fd, errno);
+  } else {
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd < 0) ReportAndExit(plan.report_fd, errno);
+    if (null_fd != 0 && ::dup2(null_fd, 0) < 0) ReportAndExit(plan.report_fd, errno);
+  }
   // All of ours are >= 3 (AboveStdio), so these never clobber each other.
   if (::dup2(plan.out_fd, 1) < 0 || ::dup2(plan.err_fd, 2) < 0) {
     ReportAndExit(plan.report_fd, errno);
@@ -161,7 +171,7 @@ void CloseFrom3Except(int keep, int max_fd) {
   int error = ENOENT;
   bool eacces = false;
   for (char* const* c = plan.candidate_ptrs.data(); *c != nullptr; ++c) {
-    ::execve(*c, plan.argv.data(), environ);
+    ::execve(*c, plan.argv.data(), plan.envp);
     error = errno;
     if (error == EACCES) {
       eacces = true;
@@ -179,9 +189,27 @@ void CloseFrom3Except(int keep, int max_fd) {
 // fork and exec (not posix_spawn: its exec-error report and process group
 // rely on CLONE_VFORK, which qemu-user emulates as a plain fork, and the
 // runtime is tested under qemu).
-Status Spawn(const std::vector<std::string>& argv, int out_fd, int err_fd, pid_t* pid) {
+Status Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+             int in_fd, int out_fd, int err_fd, pid_t* pid) {
   const std::string what = "cannot run \"" + argv[0] + "\"";
   ExecPlan plan;
+  plan.envp = environ;
+  if (!env.empty()) {
+    // environ without the names being set, then the new entries.
+    const auto name_of = [](std::string_view e) { return e.substr(0, e.find('=')); };
+    for (char** e = environ; e && *e; ++e) {
+      const std::string_view entry(*e);
+      const bool replaced = std::any_of(env.begin(), env.end(), [&](const std::string& x) {
+        return name_of(x) == name_of(entry);
+      });
+      if (!replaced) plan.env_storage.emplace_back(entry);
+    }
+    plan.env_storage.insert(plan.env_storage.end(), env.begin(), env.end());
+    for (std::string& e : plan.env_storage) plan.env_ptrs.push_back(e.data());
+    plan.env_ptrs.push_back(nullptr);
+    plan.envp = plan.env_ptrs.data();
+  }
+  plan.in_fd = in_fd;
   plan.candidates = Candidates(argv[0]);
   for (std::string& c : plan.candidates) plan.candidate_ptrs.push_back(c.data());
   plan.candidate_ptrs.push_back(nullptr);
@@ -261,6 +289,49 @@ int CeilMs(Clock::duration d) {
       std::min<int64_t>(std::chrono::ceil<milliseconds>(d).count(), 1000));
 }
 
+// write(2) to a pipe whose reader may be gone, without SIGPIPE reaching the
+// process (a library must not depend on the caller ignoring it): SIGPIPE is
+// blocked on this thread for the call, and one it raised is consumed.
+ssize_t WriteNoSigpipe(int fd, const char* data, size_t n) {
+  sigset_t pipe_set, old_mask, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigpending(&pending);
+  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+  const ssize_t rc = ::write(fd, data, n);
+  const int saved = errno;
+  if (rc < 0 && saved == EPIPE && !was_pending) {
+    const timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  errno = saved;
+  return rc;
+}
+
+// Cuts a byte stream into lines for SubprocessOptions::on_stdout_line.
+class LineSplitter {
+ public:
+  explicit LineSplitter(const std::function<void(std::string_view)>& fn) : fn_(fn) {}
+  void Append(const char* data, size_t n) {
+    partial_.append(data, n);
+    size_t begin = 0;
+    for (size_t nl; (nl = partial_.find('\n', begin)) != std::string::npos; begin = nl + 1)
+      fn_(std::string_view(partial_).substr(begin, nl - begin));
+    partial_.erase(0, begin);
+  }
+  void Finish() {
+    if (!partial_.empty()) fn_(partial_);
+    partial_.clear();
+  }
+
+ private:
+  const std::function<void(std::string_view)>& fn_;
+  std::string partial_;
+};
+
 }  // namespace
 
 void TailBuffer::DropFront(size_t n) {
@@ -292,6 +363,9 @@ SubprocessResult RunSubprocess(const std::vector<std::string>& argv,
   SubprocessResult r;
   Pipe out;
   Pipe err;
+  Pipe in;         // stdin_data
+  Fd in_file;      // stdin_file
+  int child_in = -1;
   if (Status s = MakePipe(&out); !s.ok()) {
     r.spawn_status = s;
     return r;
@@ -300,13 +374,42 @@ SubprocessResult RunSubprocess(const std::vector<std::string>& argv,
     r.spawn_status = s;
     return r;
   }
+  if (!options.stdin_file.empty()) {
+    in_file = Fd(::open(options.stdin_file.c_str(), O_RDONLY | O_CLOEXEC));
+    Status s = in_file.open() ? AboveStdio(&in_file)
+                              : ErrnoToStatus(errno, "cannot open \"" + options.stdin_file +
+                                                         "\" as stdin for \"" + argv[0] + "\"");
+    if (!s.ok()) {
+      r.spawn_status = s;
+      return r;
+    }
+    child_in = in_file.get();
+  } else if (options.stdin_data) {
+    if (Status s = MakePipe(&in); !s.ok()) {
+      r.spawn_status = s;
+      return r;
+    }
+    child_in = in.read.get();
+  }
   pid_t pid = -1;
-  r.spawn_status = Spawn(argv, out.write.get(), err.write.get(), &pid);
+  r.spawn_status =
+      Spawn(argv, options.env, child_in, out.write.get(), err.write.get(), &pid);
   if (!r.spawn_status.ok()) return r;
   // From here only the child (and what it starts) holds the write ends, so
   // end of file means they all closed them.
   out.write.Reset();
   err.write.Reset();
+  in.read.Reset();
+  in_file.Reset();
+  // The bytes for stdin go in as the child reads them, between reads of its
+  // output: a child that writes a lot before reading cannot deadlock us.
+  std::string_view to_write = options.stdin_data ? std::string_view(*options.stdin_data)
+                                                 : std::string_view();
+  if (in.write.open()) {
+    ::fcntl(in.write.get(), F_SETFL, ::fcntl(in.write.get(), F_GETFL) | O_NONBLOCK);
+    if (to_write.empty()) in.write.Reset();
+  }
+  LineSplitter lines(options.on_stdout_line);
   r.pid = pid;
   const Clock::time_point start = Clock::now();
   if (options.on_start) options.on_start(pid);
@@ -337,6 +440,7 @@ SubprocessResult RunSubprocess(const std::vector<std::string>& argv,
         if (state == ChildState::kEnded) KillGroup(pid, SIGKILL);
       }
     }
+    if (ended) in.write.Reset();
     if (ended && !out.read.open() && !err.read.open()) break;
     // A writer outside the group (it called setsid) is out of reach: stop
     // reading rather than wait for it.
@@ -365,10 +469,11 @@ SubprocessResult RunSubprocess(const std::vector<std::string>& argv,
     if (!ended && !stopping && has_deadline) wait = std::min(wait, deadline - now);
     if (!ended && stopping && !killed)
       wait = std::min(wait, term_at + options.kill_grace - now);
-    pollfd fds[2];
+    pollfd fds[3];
     int n = 0;
     if (out.read.open()) fds[n++] = {out.read.get(), POLLIN, 0};
     if (err.read.open()) fds[n++] = {err.read.get(), POLLIN, 0};
+    if (in.write.open()) fds[n++] = {in.write.get(), POLLOUT, 0};
     const int rc = ::poll(fds, static_cast<nfds_t>(n), CeilMs(wait));
     if (rc < 0) {
       if (errno == EINTR) continue;
@@ -379,11 +484,25 @@ SubprocessResult RunSubprocess(const std::vector<std::string>& argv,
     }
     for (int i = 0; i < n; ++i) {
       if (fds[i].revents == 0) continue;
-      Fd& fd = fds[i].fd == out.read.get() ? out.read : err.read;
-      TailBuffer& into = fds[i].fd == out.read.get() ? out_buf : err_buf;
+      if (in.write.open() && fds[i].fd == in.write.get()) {
+        // POLLERR/POLLHUP: the reader is gone; the rest is dropped.
+        const ssize_t put = (fds[i].revents & POLLOUT)
+                                ? WriteNoSigpipe(in.write.get(), to_write.data(),
+                                                 std::min<size_t>(to_write.size(), 1 << 16))
+                                : -1;
+        if (put > 0) to_write.remove_prefix(static_cast<size_t>(put));
+        if ((put < 0 && errno != EINTR && errno != EAGAIN) || to_write.empty())
+          in.write.Reset();
+        continue;
+      }
+      const bool is_out = fds[i].fd == out.read.get();
+      Fd& fd = is_out ? out.read : err.read;
       const ssize_t got = ::read(fd.get(), buf.data(), buf.size());
       if (got > 0) {
-        into.Append(buf.data(), static_cast<size_t>(got));
+        if (is_out && options.on_stdout_line)
+          lines.Append(buf.data(), static_cast<size_t>(got));
+        else
+          (is_out ? out_buf : err_buf).Append(buf.data(), static_cast<size_t>(got));
       } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
         fd.Reset();
       }
@@ -391,6 +510,8 @@ SubprocessResult RunSubprocess(const std::vector<std::string>& argv,
   }
   out.read.Reset();
   err.read.Reset();
+  in.write.Reset();
+  if (options.on_stdout_line) lines.Finish();
 
   int status = 0;
   pid_t waited;
@@ -473,4 +594,4 @@ std::string LastLines(std::string_view text, int max_lines, size_t max_bytes) {
   return std::string(tail);
 }
 
-}  // namespace edgebench::command::internal
+}  // namespace edgebench

@@ -1,8 +1,10 @@
-// backends/command/internal/subprocess.h — one child process run to
-// completion with its output captured: fork and execve with execvp's PATH
-// search (never a shell), stdin from /dev/null, stdout and stderr drained
-// together through pipes, the child in a process group of its own so that a
-// kill reaches whatever it started.
+// base/subprocess.h — one child process run to completion with its output
+// captured: fork and execve with execvp's PATH search (never a shell), stdin
+// from /dev/null, a file or bytes we write, stdout and stderr drained
+// together through pipes (stdout optionally line by line as it arrives), the
+// child in a process group of its own so that a kill reaches whatever it
+// started. Used by the command backend (an engine as a child) and by the
+// device transports (ssh, adb and local commands).
 //
 // Thread-safety: RunSubprocess keeps no state and may run on several
 // threads at once; `cancel` may be set from any thread.
@@ -15,13 +17,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
 
-namespace edgebench::command::internal {
+namespace edgebench {
 
 // Keeps the last `capacity` bytes appended, counting what was dropped: a
 // child may print without bound, and the parsers need the end (timing
@@ -54,6 +57,25 @@ struct SubprocessOptions {
   // (which the group kill cannot reach) may keep the pipes open.
   std::chrono::nanoseconds drain_after_exit = std::chrono::milliseconds(500);
   size_t capture_bytes = size_t{16} << 20;  // per stream
+
+  // stdin: at most one of these; neither gives /dev/null.
+  // Bytes written to the child's stdin, which is then closed. A child that
+  // exits or closes stdin before reading them all is not an error (the rest
+  // is dropped; SIGPIPE never reaches this process).
+  std::optional<std::string> stdin_data;
+  // A file opened read-only as the child's stdin (a push through `ssh cat`
+  // without the bytes passing through this process). Cannot be opened:
+  // spawn_status says so and names it.
+  std::string stdin_file;
+
+  // Called on this thread with each complete stdout line (without its '\n')
+  // as it arrives, and with an unterminated last line at the end. When set,
+  // stdout is not kept in SubprocessResult::out.
+  std::function<void(std::string_view line)> on_stdout_line;
+
+  // "NAME=value" entries set in the child's environment (replacing a
+  // variable of that name); the rest is inherited.
+  std::vector<std::string> env;
 };
 
 struct SubprocessResult {
@@ -86,4 +108,4 @@ std::string SignalName(int signal);
 // trailing newlines.
 std::string LastLines(std::string_view text, int max_lines, size_t max_bytes);
 
-}  // namespace edgebench::command::internal
+}  // namespace edgebench
