@@ -31,7 +31,7 @@ packages=(
   # device transports (harness/transport) and their integration tests: the
   # real ssh/sshd and adb clients, ip netns for two-board tests, and the
   # shells the adb-scripts must run under (plus shellcheck to lint them)
-  openssh-client openssh-server adb iproute2 dash busybox shellcheck
+  openssh-client openssh-server adb iproute2 dash busybox mksh shellcheck
   $(command -v npm >/dev/null || echo nodejs npm)
 )
 

@@ -33,8 +33,10 @@ struct DeviceProbe {
   std::string arch;        // normalised: "aarch64", "x86_64", "armv7", "riscv64"
   std::string abi;         // Android's ro.product.cpu.abi ("arm64-v8a"), else arch
   std::string model;       // "Pixel 8 Pro", "Raspberry Pi 5 Model B Rev 1.0"
-  std::string soc;         // "Tensor G3", "BCM2712", "rk3588", "" when unknown
-  std::string cpu_model;   // "Cortex-A76" / "AMD EPYC 9B45" / implementer+part
+  std::string soc;         // "Tensor G3", "bcm2712", "rk3588", "" when unknown
+  // "Cortex-A76" / "AMD EPYC 9B45" / "0x41:0xd8f" (implementer:part not in
+  // the table); big.LITTLE: "Cortex-A510 + Cortex-A715 + Cortex-X3".
+  std::string cpu_model;
   int n_cpus = 0;
   std::vector<int64_t> cpu_max_khz;  // per core, 0 when unknown
   std::vector<CpuCluster> clusters;  // slowest first
@@ -45,10 +47,14 @@ struct DeviceProbe {
   std::string governor;    // cpu0's scaling_governor
   int battery_pct = -1;    // -1: no battery
   std::string battery_status;  // "Charging", "Discharging", "Full", ...
-  bool charging = false;
+  bool charging = false;   // battery_status is "Charging"
   std::vector<std::string> thermal_zones;  // types
-  std::vector<std::string> power_sources;  // "battery", "hwmon:ina3221", "rapl", ...
-  nlohmann::json raw;      // every key the script printed
+  // As the runtime's telemetry names them: "power_supply:battery",
+  // "hwmon:ina3221/hwmon1", "rapl:intel-rapl:0", ...
+  std::vector<std::string> power_sources;
+  // Every key the script printed, values as strings; a key printed more
+  // than once (power_source) holds the array of its values.
+  nlohmann::json raw;
 
   nlohmann::json ToJson() const;
 };
