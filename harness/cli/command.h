@@ -20,6 +20,8 @@ using Action = std::function<int()>;
 
 void AddDbCommand(CLI::App& app, Action* action);
 void AddModelCommand(CLI::App& app, Action* action);
+// `devices [probe ID]` and `deploy DEVICE` (devices_command.cc).
+void AddDevicesCommand(CLI::App& app, Action* action);
 
 // `--version` output: version, commit, build type, compiler, sanitizers.
 std::string VersionText();

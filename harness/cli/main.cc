@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   cli::Action action;
   cli::AddDbCommand(app, &action);
   cli::AddModelCommand(app, &action);
+  cli::AddDevicesCommand(app, &action);
 
   try {
     app.parse(argc, argv);

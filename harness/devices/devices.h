@@ -63,4 +63,22 @@ std::string FindDevicesFile(const std::string& explicit_path, const std::string&
 // Opens the transport for a device (adb: connects HOST:PORT serials first).
 Result<std::unique_ptr<Transport>> OpenTransport(const DeviceConfig& device);
 
+struct DeviceEntry {
+  DeviceConfig config;
+  std::string source;     // "built-in", "adb", or the devices file's path
+  std::string adb_state;  // adb's word for a listed device ("device",
+                          // "unauthorized", "offline"); empty otherwise
+};
+
+// Every device a user can name: this machine ("local"), the devices file's
+// (`devices_file` may be empty: none), and each device adb lists that the
+// file does not declare (by serial). No adb installed: no adb devices, and
+// `*note` says so.
+Result<std::vector<DeviceEntry>> ListDevices(const std::string& devices_file,
+                                             std::string* note = nullptr);
+
+// The device called `id`: its name, its key ("ssh:pi5") or its adb serial.
+// An unknown id is kNotFound listing the names there are.
+Result<DeviceEntry> FindDevice(const std::vector<DeviceEntry>& devices, const std::string& id);
+
 }  // namespace edgebench::harness
