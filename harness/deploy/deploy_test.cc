@@ -21,16 +21,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using testing::RandomBytes;
 using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 // Wraps a transport: counts pushes and bytes; can fail a push halfway
 // (the device vanished: half the file is on the device under the name it

@@ -39,23 +39,6 @@ using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
 
-// Hostile strings; MARKER is a path that must never come to exist.
-std::vector<std::string> Hostile(const std::string& marker) {
-  return {"; touch " + marker,
-          "$(touch " + marker + ")",
-          "`touch " + marker + "`",
-          "' ; touch " + marker + " ; '",
-          "\" ; touch " + marker + " ; \"",
-          "a\ntouch " + marker,
-          "-rf",
-          "--version",
-          "x && touch " + marker + " || touch " + marker,
-          "$HOME ${PATH} $$ $1 \\$",
-          "tab\tand space  two",
-          "*",
-          "model (Q4_0) [1.1B] Ünïcödé.gguf"};
-}
-
 // What each transport is run against.
 class Transports : public ::testing::TestWithParam<std::string> {
  protected:
@@ -130,14 +113,14 @@ class Transports : public ::testing::TestWithParam<std::string> {
 TEST_P(Transports, HostileStringsAreBytesNeverCommands) {
   Transport& t = *transport_;
   const std::string marker = scratch_ + "/MARKER";
-  for (const std::string& s : Hostile(marker)) {
+  for (const std::string& s : testing::HostileStrings(marker)) {
     // As an argument.
     auto r = t.Exec({"printf", "%s", s});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->exit_code, 0) << r->err;
     EXPECT_EQ(r->out, s);
     // As a file name, both ways (a leading '-' must not be an option).
-    const std::string name = s.find('/') == std::string::npos ? s : "slash";
+    const std::string name = s.empty() ? "empty" : s.find('/') == std::string::npos ? s : "slash";
     WriteFile(src_.File("payload"), "payload of " + s);
     const std::string remote = scratch_ + "/" + name;
     ASSERT_TRUE(t.Push(src_.File("payload"), remote).ok()) << s;
@@ -220,13 +203,7 @@ TEST_P(Transports, APushCutOffByKillAllIsNeverUsed) {
   if (GetParam() == "local") GTEST_SKIP() << "the local transport copies in-process";
   Transport& t = *transport_;
   // Large enough that the push is still running when it is killed.
-  std::string bytes(size_t{96} << 20, '\0');
-  std::mt19937_64 rng(9);
-  for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
-    const uint64_t v = rng();
-    std::memcpy(&bytes[i], &v, 8);
-  }
-  WriteFile(src_.File("big.gguf"), bytes);
+  WriteFile(src_.File("big.gguf"), testing::RandomBytes(size_t{96} << 20, 9));
   auto work = PrepareWorkDir(t, device_.work_dir, false);
   ASSERT_TRUE(work.ok()) << work.status().ToString();
   std::atomic<bool> killed{false};

@@ -23,33 +23,8 @@ namespace {
 using ::testing::HasSubstr;
 using testing::ReadFile;
 using testing::TempDir;
+using testing::HostileStrings;
 using testing::WriteFile;
-
-// Names, paths and prompts a user (or an attacker's file name) may hand
-// us; MARKER is replaced by a path that must never come to exist.
-std::vector<std::string> HostileStrings(const std::string& marker) {
-  return {"; touch " + marker,
-          "$(touch " + marker + ")",
-          "`touch " + marker + "`",
-          "' ; touch " + marker + " ; '",
-          "\" ; touch " + marker + " ; \"",
-          "a\ntouch " + marker,
-          "-rf",
-          "--help",
-          "x && touch " + marker,
-          "x | touch " + marker,
-          "$HOME ${PATH} $0 $$ $1",
-          "back\\slash\\",
-          "*",
-          "~",
-          "tab\tand space",
-          "'",
-          "''",
-          "",
-          "model name (Q4_0) [1.1B].gguf",
-          "Ünïcödé ✓ 模型",
-          "%s%n%x"};
-}
 
 TEST(ShellQuote, Forms) {
   EXPECT_EQ(ShellQuote(""), "''");
@@ -159,9 +134,7 @@ TEST(LocalTransport, KillAllEndsRunningCommands) {
 
 TEST(LocalTransport, PushPullByteExactWithProgress) {
   TempDir dir;
-  std::string bytes(size_t{5} << 20, '\0');
-  std::mt19937 rng(7);
-  for (char& c : bytes) c = static_cast<char>(rng());
+  const std::string bytes = testing::RandomBytes(size_t{5} << 20, 7);
   WriteFile(dir.File("src"), bytes);
   auto t = NewLocalTransport();
   std::vector<TransferProgress> seen;

@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 namespace edgebench::testing {
@@ -121,6 +123,50 @@ ProgramResult RunProgram(const std::vector<std::string>& argv, const std::string
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
   return r;
+}
+
+std::string RandomBytes(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; i += 8) {
+    const uint64_t v = rng();
+    std::memcpy(s.data() + i, &v, std::min<size_t>(8, n - i));
+  }
+  return s;
+}
+
+std::vector<std::string> HostileStrings(const std::string& marker) {
+  return {"; touch " + marker,
+          "; touch " + marker + " #",
+          "$(touch " + marker + ")",
+          "`touch " + marker + "`",
+          "' ; touch " + marker + " ; '",
+          "\" ; touch " + marker + " ; \"",
+          "a\ntouch " + marker,
+          "x && touch " + marker,
+          "x || touch " + marker,
+          "x | touch " + marker,
+          "a;b",
+          "-rf",
+          "--help",
+          "--",
+          "-",
+          "-c",
+          "$HOME ${PATH} $0 $$ $1 $@ ${IFS}",
+          "back\\slash\\",
+          "*",
+          "~",
+          "tab\tand  two spaces ",
+          " leading space",
+          "'",
+          "''",
+          "\"",
+          "it's \"q\"",
+          "",
+          "model name (Q4_0) [1.1B].gguf",
+          "Ünïcödé ✓ 模型",
+          "%s%n%x",
+          "\x01\x7f\xff raw bytes"};
 }
 
 }  // namespace edgebench::testing

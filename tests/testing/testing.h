@@ -4,6 +4,8 @@
 // Thread-safety: TempDir is owned by one test; RunProgram is reentrant.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -46,5 +48,13 @@ std::string BinDir();
 // program on failure.
 void WriteFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);
+
+// `n` bytes from a seeded generator (the same for a seed everywhere).
+std::string RandomBytes(size_t n, uint64_t seed);
+
+// Names, paths and prompts a user (or an attacker's file name) may hand
+// us: shell syntax of every kind, quotes, newlines, leading dashes, empty,
+// non-UTF-8. `marker` is a path each would create if it ever ran.
+std::vector<std::string> HostileStrings(const std::string& marker);
 
 }  // namespace edgebench::testing

@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "base/subprocess.h"
+#include "harness/transport/internal/transfer.h"
 
 namespace edgebench::harness {
 namespace {
@@ -176,13 +177,7 @@ bool ReadFilePos(pid_t pid, dev_t dev, ino_t ino, int* fd, uint64_t* pos) {
     }
     if (*fd < 0) return false;
   }
-  std::ifstream f(proc + "/fdinfo/" + std::to_string(*fd));
-  for (std::string line; std::getline(f, line);) {
-    if (line.rfind("pos:", 0) == 0) {
-      *pos = std::strtoull(line.c_str() + 4, nullptr, 10);
-      return true;
-    }
-  }
+  if (internal::ReadFdPos(pid, *fd, pos)) return true;
   *fd = -1;  // closed, or another file now: look again next time
   return false;
 }
@@ -325,79 +320,33 @@ class AdbTransport final : public Transport {
     struct stat st = {};
     if (::stat(local.c_str(), &st) != 0) return ErrnoToStatus(errno, what);
     if (S_ISDIR(st.st_mode)) return InvalidArgumentError(what + ": a folder, not a file");
-    TransferProgress p;
-    p.total_bytes = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
-    const Clock::time_point start = Clock::now();
-    if (progress) progress(p);
-
-    // The progress reader: a thread started once the client's pid is known,
-    // woken every period, stopped when the transfer ends.
-    std::mutex mu;
-    std::condition_variable cv;
-    bool finished = false;
-    std::thread reader;
+    // The adb client opens the file itself: its descriptor is found by the
+    // file's identity, then followed.
+    int fd = -1;
+    internal::PushProgress reporter(
+        progress, S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0,
+        [&fd, dev = st.st_dev, ino = st.st_ino](pid_t pid, uint64_t* pos) {
+          return ReadFilePos(pid, dev, ino, &fd, pos);
+        });
     SubprocessOptions o;
     o.capture_bytes = kCaptureBytes;
-    if (progress) {
-      o.on_start = [&](pid_t pid) {
-        reader = std::thread([&, pid] {
-          uint64_t last = 0;
-          int fd = -1;
-          std::unique_lock<std::mutex> lock(mu);
-          while (!cv.wait_for(lock, kProgressPeriod, [&] { return finished; })) {
-            lock.unlock();
-            uint64_t pos = 0;
-            if (ReadFilePos(pid, st.st_dev, st.st_ino, &fd, &pos) && pos > last &&
-                (p.total_bytes == 0 || pos <= p.total_bytes)) {
-              last = pos;
-              TransferProgress now = p;
-              now.done_bytes = pos;
-              const double s =
-                  std::chrono::duration<double>(Clock::now() - start).count();
-              now.bytes_per_s = s > 0 ? static_cast<double>(pos) / s : 0;
-              progress(now);
-            }
-            lock.lock();
-          }
-        });
-      };
-    }
+    o.on_start = [&](pid_t pid) { reporter.Start(pid); };
     // "--": a path that starts with '-' is a path, not an option.
     Tracked t = RunTrackedAdb(AdbArgv({"push", "--", local, remote}), std::move(o));
-    if (reader.joinable()) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        finished = true;
-      }
-      cv.notify_all();
-      reader.join();
-    }
-    RETURN_IF_ERROR(TransferStatus(t, what));
-    if (progress) {
-      p.done_bytes = p.total_bytes;
-      const double s = std::chrono::duration<double>(Clock::now() - start).count();
-      p.bytes_per_s = s > 0 ? static_cast<double>(p.done_bytes) / s : 0;
-      progress(p);
-    }
+    const Status s = TransferStatus(t, what);
+    reporter.Finish(s.ok());
+    RETURN_IF_ERROR(s);
     return Status::Ok();
   }
 
   Status Pull(const std::string& remote, const std::string& local) override {
     const std::string what = name_ + ": pull \"" + remote + "\" to \"" + local + "\"";
-    std::string tmp = local + ".edgebench-part-XXXXXX";
-    const int fd = ::mkstemp(tmp.data());
-    if (fd < 0) return ErrnoToStatus(errno, what + ": cannot create a file beside it");
-    ::close(fd);
-    SubprocessOptions o;
-    o.capture_bytes = kCaptureBytes;
-    Tracked t = RunTrackedAdb(AdbArgv({"pull", "--", remote, tmp}), std::move(o));
-    Status s = TransferStatus(t, what);
-    if (s.ok() && ::chmod(tmp.c_str(), 0644) != 0)
-      s = ErrnoToStatus(errno, what + ": chmod");
-    if (s.ok() && ::rename(tmp.c_str(), local.c_str()) != 0)
-      s = ErrnoToStatus(errno, what + ": rename");
-    if (!s.ok()) ::unlink(tmp.c_str());
-    return s;
+    return internal::PullIntoPlace(local, what, [&](const std::string& tmp) {
+      SubprocessOptions o;
+      o.capture_bytes = kCaptureBytes;
+      Tracked t = RunTrackedAdb(AdbArgv({"pull", "--", remote, tmp}), std::move(o));
+      return TransferStatus(t, what);
+    });
   }
 
   Status KillAll() override {

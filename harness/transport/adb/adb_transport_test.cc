@@ -32,6 +32,7 @@ namespace {
 
 using ::testing::AnyOf;
 using ::testing::ElementsAre;
+using testing::RandomBytes;
 using testing::FakeAdbDevice;
 using ::testing::HasSubstr;
 using testing::PrivateAdbServer;
@@ -40,13 +41,6 @@ using testing::ReadFile;
 using testing::ReadPid;
 using testing::WaitFor;
 using testing::WriteFile;
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
@@ -203,26 +197,7 @@ TEST_P(AdbTransportTest, StdinData) {
 
 TEST_P(AdbTransportTest, HostileArgumentsAreLiteralBytes) {
   const std::string marker = dir_.File("marker");
-  const std::vector<std::string> args = {"a;b",
-                                         "$(touch " + marker + ")",
-                                         "`touch " + marker + "`",
-                                         "'",
-                                         "\"",
-                                         "it's \"q\"",
-                                         "x\ny",
-                                         "-n",
-                                         "--",
-                                         "-c",
-                                         "$HOME",
-                                         "*",
-                                         "a\\b",
-                                         "; touch " + marker + " #",
-                                         " leading space",
-                                         "",
-                                         "|| touch " + marker,
-                                         "&& touch " + marker,
-                                         "${IFS}",
-                                         "\t"};
+  const std::vector<std::string> args = testing::HostileStrings(marker);
   std::vector<std::string> argv = {"printf", "[%s]\\n"};
   argv.insert(argv.end(), args.begin(), args.end());
   auto r = transport_->Exec(argv);

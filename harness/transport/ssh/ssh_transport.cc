@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "base/subprocess.h"
+#include "harness/transport/internal/transfer.h"
 
 namespace edgebench::harness {
 namespace {
@@ -104,19 +105,6 @@ Status RemoteFileError(const std::string& what, const std::string& err) {
 std::string ControlName() {
   static std::atomic<uint64_t> next{0};
   return "m" + std::to_string(::getpid()) + "-" + std::to_string(next++);
-}
-
-// The file position of `pid`'s stdin: how far the ssh client (or the master
-// it handed the descriptor to) has read the file being pushed.
-bool ReadStdinPos(pid_t pid, uint64_t* pos) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/fdinfo/0");
-  for (std::string line; std::getline(f, line);) {
-    if (line.rfind("pos:", 0) == 0) {
-      *pos = std::strtoull(line.c_str() + 4, nullptr, 10);
-      return true;
-    }
-  }
-  return false;
 }
 
 class SshTransport final : public Transport {
@@ -223,84 +211,32 @@ class SshTransport final : public Transport {
     if (::stat(local.c_str(), &st) != 0) return ErrnoToStatus(errno, what);
     if (S_ISDIR(st.st_mode)) return InvalidArgumentError(what + ": a folder, not a file");
     RETURN_IF_ERROR(EnsureMaster());
-    TransferProgress p;
-    p.total_bytes = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
-    const Clock::time_point start = Clock::now();
-    if (progress) progress(p);
-
-    // The progress reader: a thread started once the pid is known, woken
-    // every period, stopped when the transfer ends. (A pid reused after the
-    // client was reaped could only be read in the moment before `done`, and
-    // its numbers are bounded by the file's size.)
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    std::thread reader;
+    // ssh reads the file on its stdin (or hands the descriptor to the
+    // master, which shares its position).
+    internal::PushProgress reporter(
+        progress, S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0,
+        [](pid_t pid, uint64_t* pos) { return internal::ReadFdPos(pid, 0, pos); });
     SubprocessOptions o;
     o.stdin_file = local;
     o.capture_bytes = kCaptureBytes;
-    if (progress) {
-      o.on_start = [&](pid_t pid) {
-        reader = std::thread([&, pid] {
-          uint64_t last = 0;
-          std::unique_lock<std::mutex> lock(mu);
-          while (!cv.wait_for(lock, kProgressPeriod, [&] { return done; })) {
-            lock.unlock();
-            uint64_t pos = 0;
-            // All of the file read is not yet all of it written on the
-            // board: `total` is reported once, after the remote cat ended.
-            if (ReadStdinPos(pid, &pos) && pos > last &&
-                (p.total_bytes == 0 || pos < p.total_bytes)) {
-              last = pos;
-              TransferProgress now = p;
-              now.done_bytes = pos;
-              const double s =
-                  std::chrono::duration<double>(Clock::now() - start).count();
-              now.bytes_per_s = s > 0 ? static_cast<double>(pos) / s : 0;
-              progress(now);
-            }
-            lock.lock();
-          }
-        });
-      };
-    }
+    o.on_start = [&](pid_t pid) { reporter.Start(pid); };
     Tracked t = RunTracked({"sh", "-c", kPushScript, "sh", remote}, std::move(o));
-    if (reader.joinable()) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        done = true;
-      }
-      cv.notify_all();
-      reader.join();
-    }
-    RETURN_IF_ERROR(TransferStatus(t, what));
-    if (progress) {
-      p.done_bytes = p.total_bytes;
-      const double s = std::chrono::duration<double>(Clock::now() - start).count();
-      p.bytes_per_s = s > 0 ? static_cast<double>(p.done_bytes) / s : 0;
-      progress(p);
-    }
+    const Status s = TransferStatus(t, what);
+    reporter.Finish(s.ok());
+    RETURN_IF_ERROR(s);
     return Status::Ok();
   }
 
   Status Pull(const std::string& remote, const std::string& local) override {
     const std::string what = name_ + ": pull \"" + remote + "\" to \"" + local + "\"";
     RETURN_IF_ERROR(EnsureMaster());
-    std::string tmp = local + ".edgebench-part-XXXXXX";
-    const int fd = ::mkstemp(tmp.data());
-    if (fd < 0) return ErrnoToStatus(errno, what + ": cannot create a file beside it");
-    ::close(fd);
-    SubprocessOptions o;
-    o.capture_bytes = kCaptureBytes;
-    Tracked t = RunTracked({"sh", "-c", kPullScript, "sh", remote}, std::move(o),
-                           {"/bin/sh", "-c", kPullRedirect, "sh", tmp});
-    Status s = TransferStatus(t, what);
-    if (s.ok() && ::chmod(tmp.c_str(), 0644) != 0)
-      s = ErrnoToStatus(errno, what + ": chmod");
-    if (s.ok() && ::rename(tmp.c_str(), local.c_str()) != 0)
-      s = ErrnoToStatus(errno, what + ": rename");
-    if (!s.ok()) ::unlink(tmp.c_str());
-    return s;
+    return internal::PullIntoPlace(local, what, [&](const std::string& tmp) {
+      SubprocessOptions o;
+      o.capture_bytes = kCaptureBytes;
+      Tracked t = RunTracked({"sh", "-c", kPullScript, "sh", remote}, std::move(o),
+                             {"/bin/sh", "-c", kPullRedirect, "sh", tmp});
+      return TransferStatus(t, what);
+    });
   }
 
   Status KillAll() override {

@@ -32,6 +32,8 @@ namespace edgebench::harness {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::RandomBytes;
+using testing::HostileStrings;
 using testing::NetnsPair;
 using ::testing::Not;
 using testing::ReadFile;
@@ -66,45 +68,6 @@ bool Alive(pid_t pid) {
 pid_t ReadPid(const std::string& path) {
   const std::string s = ReadFile(path);
   return s.empty() ? -1 : static_cast<pid_t>(std::stol(s));
-}
-
-std::string RandomBytes(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (size_t i = 0; i < n; i += 8) {
-    const uint64_t v = rng();
-    std::memcpy(s.data() + i, &v, std::min<size_t>(8, n - i));
-  }
-  return s;
-}
-
-// Names, paths and prompts a user (or an attacker's file name) may hand us;
-// MARKER is a path that must never come to exist.
-std::vector<std::string> HostileStrings(const std::string& marker) {
-  return {"; touch " + marker,
-          "$(touch " + marker + ")",
-          "`touch " + marker + "`",
-          "' ; touch " + marker + " ; '",
-          "\" ; touch " + marker + " ; \"",
-          "a\ntouch " + marker,
-          "x && touch " + marker,
-          "x | touch " + marker,
-          "-rf",
-          "--help",
-          "-",
-          "$HOME ${PATH} $0 $$ $1 $@",
-          "back\\slash\\",
-          "*",
-          "~",
-          "tab\tand  two spaces ",
-          "'",
-          "''",
-          "\"",
-          "",
-          "model name (Q4_0) [1.1B].gguf",
-          "Ünïcödé ✓ 模型",
-          "%s%n%x",
-          "\x01\x7f\xff raw bytes"};
 }
 
 SshOptions OptionsFor(const Sshd& sshd, std::string name = "ssh:test-board") {
