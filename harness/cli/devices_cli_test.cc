@@ -1,7 +1,9 @@
 // `edgebench devices` and `edgebench deploy` as a user runs them, on this
 // machine (the ssh and adb paths are covered by the transport and devices
 // integration tests).
+#include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -10,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/adbd/adbd_testing.h"
 #include "tests/testing/testing.h"
 
 namespace edgebench {
@@ -25,12 +28,19 @@ using testing::WriteFile;
 class DevicesCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    // No user config, and adb (if installed) asks a server port where none
-    // listens instead of starting one on the default port.
+    // No user config; adb (when installed) talks to a private server this
+    // test stops, never to the default one.
     ::setenv("XDG_CONFIG_HOME", config_.path().c_str(), 1);
-    ::setenv("ANDROID_ADB_SERVER_PORT", "1", 1);
+    const std::string adb = testing::FindAdb();
+    if (!adb.empty()) {
+      auto server = testing::PrivateAdbServer::Start(adb);
+      ASSERT_TRUE(server.ok()) << server.status().ToString();
+      adb_server_ = std::move(*server);
+      ::setenv("ANDROID_ADB_SERVER_PORT", std::to_string(adb_server_->port()).c_str(), 1);
+    }
   }
   void TearDown() override {
+    adb_server_.reset();
     ::unsetenv("XDG_CONFIG_HOME");
     ::unsetenv("ANDROID_ADB_SERVER_PORT");
   }
@@ -40,7 +50,42 @@ class DevicesCli : public ::testing::Test {
   }
   TempDir config_;
   TempDir dir_;
+  std::unique_ptr<testing::PrivateAdbServer> adb_server_;
 };
+
+TEST_F(DevicesCli, AnAdbDeviceIsListedProbedAndDeployedTo) {
+  if (!adb_server_) GTEST_SKIP() << "adb is not installed";
+  auto device = testing::FakeAdbDevice::Start({"--model", "Fake Pixel"});
+  ASSERT_TRUE(device.ok()) << device.status().ToString();
+  ASSERT_TRUE(adb_server_->Connect((*device)->serial()).ok());
+  const std::string serial = (*device)->serial();
+
+  ProgramResult r = Edgebench({"devices", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json list = json::parse(r.out);
+  const auto it = std::find_if(list.begin(), list.end(),
+                               [&](const json& d) { return d["key"] == "adb:" + serial; });
+  ASSERT_NE(it, list.end()) << r.out;
+  EXPECT_EQ((*it)["source"], "adb");
+  EXPECT_EQ((*it)["adb_state"], "device");
+  EXPECT_EQ((*it)["state"], "ok") << (*it).dump();
+  EXPECT_EQ((*it)["probe"]["arch"], "x86_64");  // the fake device runs here
+
+  r = Edgebench({"devices", "probe", serial});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("device         adb:" + serial));
+
+  const std::string model = dir_.File("tiny.gguf");
+  ASSERT_EQ(Edgebench({"model", "synth", "--preset", "tiny", "--type", "q8_0", "-o", model})
+                .exit_code,
+            0);
+  r = Edgebench({"deploy", serial, "--work-dir", dir_.File("phone"), "--model", model});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("2 of 2 files sent"));
+  r = Edgebench({"deploy", serial, "--work-dir", dir_.File("phone"), "--model", model});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("0 of 2 files sent"));
+}
 
 TEST_F(DevicesCli, ListsLocalAndTheDevicesFile) {
   WriteFile(dir_.File("devices.json"), R"({"devices": [

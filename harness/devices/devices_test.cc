@@ -16,6 +16,7 @@
 #include "backends/native/synth/synth.h"
 #include "harness/deploy/deploy.h"
 #include "harness/devices/probe.h"
+#include "tests/adbd/adbd_testing.h"
 #include "tests/testing/testing.h"
 
 namespace edgebench::harness {
@@ -99,13 +100,19 @@ TEST(Devices, ListAndFind) {
   TempDir dir;
   WriteFile(dir.File("devices.json"), R"({"devices": [
       {"name": "pi5", "transport": "ssh", "host": "pi5.local"}]})");
-  // A private adb server port nobody listens on: adb lists nothing (or is
-  // not installed); either way no adb device appears.
-  ::setenv("ANDROID_ADB_SERVER_PORT", "1", 1);
+  // A private adb server with no device (when adb is installed): no adb
+  // device appears, and nothing is left running.
+  std::unique_ptr<testing::PrivateAdbServer> server;
+  if (const std::string adb = testing::FindAdb(); !adb.empty()) {
+    auto s = testing::PrivateAdbServer::Start(adb);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server = std::move(*s);
+    ::setenv("ANDROID_ADB_SERVER_PORT", std::to_string(server->port()).c_str(), 1);
+  }
   auto all = ListDevices(dir.File("devices.json"));
   ::unsetenv("ANDROID_ADB_SERVER_PORT");
   ASSERT_TRUE(all.ok()) << all.status().ToString();
-  ASSERT_GE(all->size(), 2u);
+  ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[0].config.Key(), "local");
   EXPECT_EQ((*all)[1].config.Key(), "ssh:pi5");
   EXPECT_EQ(FindDevice(*all, "ssh:pi5")->config.host, "pi5.local");

@@ -541,10 +541,17 @@ Status NetnsPair::Permitted() {
       return PermissionDeniedError("cannot create a network namespace: " + s.message());
     s = Run({"ip", "link", "add", probe + "0", "type", "veth", "peer", "name",
              probe + "1", "netns", probe});
-    Run({"ip", "netns", "delete", probe}).IgnoreError();
-    if (!s.ok())
+    if (!s.ok()) {
+      Run({"ip", "netns", "delete", probe}).IgnoreError();
       return PermissionDeniedError("cannot create a veth pair: " + s.message());
+    }
+    // Entering it needs mount rights too (`ip -n` remounts /sys, which
+    // fails in a chroot whose / is no mount point).
+    s = Run({"ip", "-n", probe, "link", "set", "lo", "up"});
+    Run({"ip", "netns", "delete", probe}).IgnoreError();
     Run({"ip", "link", "delete", probe + "0"}).IgnoreError();
+    if (!s.ok())
+      return PermissionDeniedError("cannot enter a network namespace: " + s.message());
     return Status::Ok();
   }();
   return permitted;
