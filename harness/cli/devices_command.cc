@@ -147,9 +147,7 @@ int List(const DevicesArgs& a) {
 }
 
 int Probe(const DevicesArgs& a) {
-  auto devices = LoadDevices(a.devices_file, nullptr);
-  if (!devices.ok()) return ReportError(devices.status());
-  auto e = harness::FindDevice(*devices, a.id);
+  auto e = harness::ResolveDevice(harness::FindDevicesFile(a.devices_file, "."), a.id);
   if (!e.ok()) return ReportError(e.status());
   const Probed p = ProbeOne(e->config);
   if (!p.status.ok()) return ReportError(p.status.WithContext(e->config.Key()));
@@ -234,9 +232,7 @@ class InterruptGuard {
 };
 
 int Deploy(const DeployArgs& a) {
-  auto devices = LoadDevices(a.devices_file, nullptr);
-  if (!devices.ok()) return ReportError(devices.status());
-  auto e = harness::FindDevice(*devices, a.device);
+  auto e = harness::ResolveDevice(harness::FindDevicesFile(a.devices_file, "."), a.device);
   if (!e.ok()) return ReportError(e.status());
   harness::DeviceConfig d = e->config;
   if (!a.work_dir.empty()) d.work_dir = a.work_dir;

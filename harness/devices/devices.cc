@@ -152,7 +152,7 @@ Result<std::unique_ptr<Transport>> OpenTransport(const DeviceConfig& device) {
 }
 
 Result<std::vector<DeviceEntry>> ListDevices(const std::string& devices_file,
-                                             std::string* note) {
+                                             std::string* note, bool with_adb) {
   std::vector<DeviceEntry> out;
   std::vector<DeviceConfig> declared;
   if (!devices_file.empty()) {
@@ -171,6 +171,7 @@ Result<std::vector<DeviceEntry>> ListDevices(const std::string& devices_file,
     if (d.transport == "adb") serials.insert(d.serial);
     out.push_back({std::move(d), devices_file, ""});
   }
+  if (!with_adb) return out;
   auto adb = ListAdbDevices();
   if (!adb.ok()) {
     if (note) *note = adb.status().message();
@@ -198,6 +199,14 @@ Result<DeviceEntry> FindDevice(const std::vector<DeviceEntry>& devices, const st
   for (const DeviceEntry& e : devices) names += (names.empty() ? "" : ", ") + e.config.name;
   return NotFoundError("no device \"" + id + "\" (known: " + names +
                        "; `edgebench devices` lists them, devices.json declares ssh boards)");
+}
+
+Result<DeviceEntry> ResolveDevice(const std::string& devices_file, const std::string& id) {
+  ASSIGN_OR_RETURN(std::vector<DeviceEntry> declared, ListDevices(devices_file, nullptr, false));
+  auto found = FindDevice(declared, id);
+  if (found.ok() || found.status().code() != StatusCode::kNotFound) return found;
+  ASSIGN_OR_RETURN(std::vector<DeviceEntry> all, ListDevices(devices_file, nullptr, true));
+  return FindDevice(all, id);
 }
 
 }  // namespace edgebench::harness

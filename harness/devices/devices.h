@@ -74,8 +74,14 @@ struct DeviceEntry {
 // (`devices_file` may be empty: none), and each device adb lists that the
 // file does not declare (by serial). No adb installed: no adb devices, and
 // `*note` says so.
+// `with_adb` false: without asking adb (which starts adb's server when it
+// is not running).
 Result<std::vector<DeviceEntry>> ListDevices(const std::string& devices_file,
-                                             std::string* note = nullptr);
+                                             std::string* note = nullptr, bool with_adb = true);
+
+// The device called `id` (as FindDevice) among the devices file's and this
+// machine, asking adb only when it is none of those.
+Result<DeviceEntry> ResolveDevice(const std::string& devices_file, const std::string& id);
 
 // The device called `id`: its name, its key ("ssh:pi5") or its adb serial.
 // An unknown id is kNotFound listing the names there are.

@@ -110,16 +110,19 @@ TEST(Devices, ListAndFind) {
     ::setenv("ANDROID_ADB_SERVER_PORT", std::to_string(server->port()).c_str(), 1);
   }
   auto all = ListDevices(dir.File("devices.json"));
-  ::unsetenv("ANDROID_ADB_SERVER_PORT");
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[0].config.Key(), "local");
   EXPECT_EQ((*all)[1].config.Key(), "ssh:pi5");
   EXPECT_EQ(FindDevice(*all, "ssh:pi5")->config.host, "pi5.local");
   EXPECT_EQ(FindDevice(*all, "pi5")->config.host, "pi5.local");
+  EXPECT_EQ(ResolveDevice(dir.File("devices.json"), "ssh:pi5")->config.host, "pi5.local");
+  EXPECT_EQ(ResolveDevice(dir.File("devices.json"), "nexus").status().code(),
+            StatusCode::kNotFound);
   const Status missing = FindDevice(*all, "nexus").status();
   EXPECT_EQ(missing.code(), StatusCode::kNotFound);
   EXPECT_THAT(missing.message(), HasSubstr("known: local, pi5"));
+  ::unsetenv("ANDROID_ADB_SERVER_PORT");
 }
 
 std::string TinyModel(const TempDir& dir) {
