@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "base/subprocess.h"
+#include "harness/transport/internal/clients.h"
 #include "harness/transport/internal/transfer.h"
 
 namespace edgebench::harness {
@@ -350,34 +351,18 @@ class AdbTransport final : public Transport {
   }
 
   Status KillAll() override {
-    std::vector<std::string> pid_files;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto& [id, run] : running_) {
-        run.killed = true;
-        if (!run.pid_file.empty()) pid_files.push_back(run.pid_file);
-      }
-    }
+    // Push and pull run without a pid file (nothing of theirs lives on).
+    const std::vector<std::string> pid_files = clients_.MarkAllKilled();
     // The device first: once the commands there are gone the local clients
     // end by themselves with the streams; killing a client first would
     // leave its command running (adbd only sends SIGHUP to the wrapper).
     Status remote = Status::Ok();
     if (!pid_files.empty()) remote = KillRemote(pid_files);
-    std::lock_guard<std::mutex> lock(mu_);
-    // Each client runs in a process group of its own (RunSubprocess), kept
-    // ours until its caller reaps it and leaves running_ (under mu_).
-    for (const auto& [id, run] : running_) {
-      if (run.pid > 0) ::kill(-run.pid, SIGKILL);
-    }
+    clients_.KillLocal();
     return remote;
   }
 
  private:
-  struct Running {
-    pid_t pid = -1;        // the local adb client
-    std::string pid_file;  // on the device; empty for push and pull
-    bool killed = false;   // by KillAll
-  };
   struct Tracked {
     SubprocessResult r;
     std::string pid_file;
@@ -441,41 +426,23 @@ class AdbTransport final : public Transport {
   // KillAll while it runs and killed on the device after a timeout or a
   // cancel.
   Tracked RunTracked(const std::vector<std::string>& argv, SubprocessOptions o) {
-    uint64_t id = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      id = next_id_++;
-    }
+    const uint64_t id = clients_.NextId();
     const std::string pid_file = remote_dir_ + "/" + std::to_string(id) + ".pid";
     return RunTrackedAdb(AdbArgv({"shell", WrapperLine(pid_file, token_, argv)}),
-                         std::move(o), pid_file);
+                         std::move(o), pid_file, id);
   }
 
   // Runs the adb client `full`, known to KillAll while it runs.
+  // `id`: the one `pid_file` was named after; absent: a fresh one.
   Tracked RunTrackedAdb(const std::vector<std::string>& full, SubprocessOptions o,
-                        const std::string& pid_file = "") {
+                        const std::string& pid_file = "",
+                        std::optional<uint64_t> id = std::nullopt) {
     Tracked t;
     t.pid_file = pid_file;
-    uint64_t id = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      id = next_id_++;
-      running_[id].pid_file = pid_file;
-    }
-    std::function<void(pid_t)> user_on_start = std::move(o.on_start);
-    o.on_start = [this, id, &user_on_start](pid_t pid) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        running_[id].pid = pid;
-      }
-      if (user_on_start) user_on_start(pid);
-    };
-    t.r = RunSubprocess(full, o);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      t.killed = running_[id].killed;
-      running_.erase(id);
-    }
+    internal::Clients::Ended ended =
+        clients_.Run(id ? *id : clients_.NextId(), full, std::move(o), pid_file);
+    t.r = std::move(ended.r);
+    t.killed = ended.killed;
     // Killing the local client left the command running on the device.
     if (!pid_file.empty() && (t.r.timed_out || t.r.cancelled) && !t.killed)
       KillRemote({pid_file}).IgnoreError();
@@ -511,9 +478,7 @@ class AdbTransport final : public Transport {
   const std::string token_;  // marks the wrapper's status line
   std::string remote_dir_;   // set once by Connect
 
-  std::mutex mu_;
-  uint64_t next_id_ = 0;
-  std::map<uint64_t, Running> running_;
+  internal::Clients clients_;  // the adb clients running, with their pid files
 };
 
 }  // namespace

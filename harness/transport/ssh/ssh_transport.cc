@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "base/subprocess.h"
+#include "harness/transport/internal/clients.h"
 #include "harness/transport/internal/transfer.h"
 
 namespace edgebench::harness {
@@ -240,33 +241,17 @@ class SshTransport final : public Transport {
   }
 
   Status KillAll() override {
-    std::vector<std::string> pid_files;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto& [id, run] : running_) {
-        run.killed = true;
-        pid_files.push_back(run.pid_file);
-      }
-    }
+    // Every command here runs under a pid file.
+    const std::vector<std::string> pid_files = clients_.MarkAllKilled();
     if (pid_files.empty()) return Status::Ok();
     // The board first: once the remote commands are gone the local clients
     // end by themselves; the other order leaves the commands running.
     const Status remote = KillRemote(pid_files);
-    std::lock_guard<std::mutex> lock(mu_);
-    // Each client runs in a process group of its own (RunSubprocess), kept
-    // ours until its Exec reaps it and leaves running_ (under mu_).
-    for (const auto& [id, run] : running_) {
-      if (run.pid > 0) ::kill(-run.pid, SIGKILL);
-    }
+    clients_.KillLocal();
     return remote;
   }
 
  private:
-  struct Running {
-    pid_t pid = -1;        // the local ssh client
-    std::string pid_file;  // on the board
-    bool killed = false;   // by KillAll
-  };
   struct Tracked {
     SubprocessResult r;
     std::string pid_file;
@@ -399,31 +384,15 @@ class SshTransport final : public Transport {
   Tracked RunTracked(const std::vector<std::string>& argv, SubprocessOptions o,
                      const std::vector<std::string>& local_prefix = {}) {
     Tracked t;
-    uint64_t id = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      id = next_id_++;
-      t.pid_file = remote_dir_ + "/" + std::to_string(id);
-      running_[id].pid_file = t.pid_file;
-    }
+    const uint64_t id = clients_.NextId();
+    t.pid_file = remote_dir_ + "/" + std::to_string(id);
     std::vector<std::string> remote = {"sh", "-c", kWrapper, "sh", t.pid_file};
     remote.insert(remote.end(), argv.begin(), argv.end());
     std::vector<std::string> full = local_prefix;
     for (std::string& a : SshArgv(ShellCommand(remote))) full.push_back(std::move(a));
-    std::function<void(pid_t)> user_on_start = std::move(o.on_start);
-    o.on_start = [this, id, &user_on_start](pid_t pid) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        running_[id].pid = pid;
-      }
-      if (user_on_start) user_on_start(pid);
-    };
-    t.r = RunSubprocess(full, o);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      t.killed = running_[id].killed;
-      running_.erase(id);
-    }
+    internal::Clients::Ended ended = clients_.Run(id, full, std::move(o), t.pid_file);
+    t.r = std::move(ended.r);
+    t.killed = ended.killed;
     // Killing the local client left the command running on the board.
     if ((t.r.timed_out || t.r.cancelled) && !t.killed)
       KillRemote({t.pid_file}).IgnoreError();
@@ -507,9 +476,7 @@ class SshTransport final : public Transport {
   std::atomic<bool> master_stop_{false};
   SubprocessResult master_result_;  // of the last master, once it ended
 
-  std::mutex mu_;
-  uint64_t next_id_ = 0;
-  std::map<uint64_t, Running> running_;
+  internal::Clients clients_;  // the ssh clients running, with their pid files
 };
 
 // A fresh 0700 folder for the master's socket. Short: a socket path must fit
