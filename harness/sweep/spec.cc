@@ -470,6 +470,8 @@ json ToJson(const SweepSpec& s) {
   json axes = json::object();
   for (const IntAxis& a : kIntAxes) axes[std::string(a.name)] = s.axes.*a.list;
   for (const StringAxis& a : kStringAxes) axes[std::string(a.name)] = s.axes.*a.list;
+  json cooldown = protocol::run_spec_internal::CooldownToJson(s.cooldown);
+  cooldown["enabled"] = s.cooldown.enabled;
   json j = {
       {"schema", s.schema},
       {"name", s.name},
@@ -480,24 +482,10 @@ json ToJson(const SweepSpec& s) {
       {"repetitions", s.repetitions},
       {"warmup", s.warmup},
       {"seed", s.seed},
-      {"prompt", {{"kind", s.prompt.kind}, {"text", s.prompt.text}}},
-      {"sampler",
-       {{"temperature", s.sampler.temperature},
-        {"top_k", s.sampler.top_k},
-        {"top_p", s.sampler.top_p},
-        {"min_p", s.sampler.min_p}}},
-      {"cooldown",
-       {{"enabled", s.cooldown.enabled},
-        {"max_temp_c", s.cooldown.max_temp_c},
-        {"timeout_s", s.cooldown.timeout_s},
-        {"poll_ms", s.cooldown.poll_ms}}},
-      {"telemetry",
-       {{"enabled", s.telemetry.enabled},
-        {"period_ms", s.telemetry.period_ms},
-        {"sources", s.telemetry.sources},
-        {"proc_root", s.telemetry.proc_root},
-        {"sys_root", s.telemetry.sys_root},
-        {"baseline_ms", s.telemetry.baseline_ms}}},
+      {"prompt", protocol::run_spec_internal::PromptToJson(s.prompt)},
+      {"sampler", protocol::run_spec_internal::SamplerToJson(s.sampler)},
+      {"cooldown", cooldown},
+      {"telemetry", protocol::run_spec_internal::TelemetryToJson(s.telemetry)},
       {"command", {{"argv", s.command.argv}, {"parser", s.command.parser}}},
       {"timeout_s", s.timeout_s},
       {"run_timeout_s", s.run_timeout_s},

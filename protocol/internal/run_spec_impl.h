@@ -67,6 +67,26 @@ inline Status CheckRun(const RunConfig& r, const std::string& ptr) {
   return Status::Ok();
 }
 
+// The sub-objects as ToJson writes them; also used by the sweep spec.
+inline nlohmann::json PromptToJson(const PromptSpec& p) {
+  return {{"kind", p.kind}, {"text", p.text}};
+}
+inline nlohmann::json SamplerToJson(const SamplerSpec& s) {
+  return {{"temperature", s.temperature},
+          {"top_k", s.top_k},
+          {"top_p", s.top_p},
+          {"min_p", s.min_p}};
+}
+inline nlohmann::json TelemetryToJson(const TelemetrySpec& t) {
+  return {{"enabled", t.enabled},          {"period_ms", t.period_ms},
+          {"sources", t.sources},          {"proc_root", t.proc_root},
+          {"sys_root", t.sys_root},        {"baseline_ms", t.baseline_ms}};
+}
+// Without "enabled": a present cooldown object means enabled.
+inline nlohmann::json CooldownToJson(const CooldownSpec& c) {
+  return {{"max_temp_c", c.max_temp_c}, {"timeout_s", c.timeout_s}, {"poll_ms", c.poll_ms}};
+}
+
 inline nlohmann::json RunToJson(const RunConfig& r) {
   return {{"run_id", r.run_id},
           {"threads", r.threads},
@@ -77,12 +97,8 @@ inline nlohmann::json RunToJson(const RunConfig& r) {
           {"n_batch", r.n_batch},
           {"n_ctx", r.n_ctx},
           {"kv_type", r.kv_type},
-          {"prompt", {{"kind", r.prompt.kind}, {"text", r.prompt.text}}},
-          {"sampler",
-           {{"temperature", r.sampler.temperature},
-            {"top_k", r.sampler.top_k},
-            {"top_p", r.sampler.top_p},
-            {"min_p", r.sampler.min_p}}},
+          {"prompt", PromptToJson(r.prompt)},
+          {"sampler", SamplerToJson(r.sampler)},
           {"warmup", r.warmup},
           {"repetitions", r.repetitions},
           {"seed", r.seed},
@@ -241,18 +257,9 @@ inline nlohmann::json ToJson(const RunSpec& s) {
       {"use_mmap", s.use_mmap},
       {"check_memory", s.check_memory},
       {"timeout_s", s.timeout_s},
-      {"telemetry",
-       {{"enabled", s.telemetry.enabled},
-        {"period_ms", s.telemetry.period_ms},
-        {"sources", s.telemetry.sources},
-        {"proc_root", s.telemetry.proc_root},
-        {"sys_root", s.telemetry.sys_root},
-        {"baseline_ms", s.telemetry.baseline_ms}}},
+      {"telemetry", run_spec_internal::TelemetryToJson(s.telemetry)},
       {"runs", runs}};
-  if (s.cooldown.enabled)
-    j["cooldown"] = {{"max_temp_c", s.cooldown.max_temp_c},
-                     {"timeout_s", s.cooldown.timeout_s},
-                     {"poll_ms", s.cooldown.poll_ms}};
+  if (s.cooldown.enabled) j["cooldown"] = run_spec_internal::CooldownToJson(s.cooldown);
   if (!s.command.argv.empty())
     j["command"] = {{"argv", s.command.argv}, {"parser", s.command.parser}};
   return j;
