@@ -468,4 +468,109 @@ Result<int64_t> Store::AddError(const ErrorRecord& e) {
   return id;
 }
 
+namespace {
+
+Result<SweepStatus> ParseSweepStatus(const std::string& s) {
+  for (SweepStatus v : {SweepStatus::kRunning, SweepStatus::kCompleted,
+                        SweepStatus::kInterrupted, SweepStatus::kFailed})
+    if (SweepStatusName(v) == s) return v;
+  return DataLossError("unknown sweep status \"" + s + "\"");
+}
+
+Result<RunStatus> ParseRunStatus(const std::string& s) {
+  for (RunStatus v : {RunStatus::kPending, RunStatus::kRunning, RunStatus::kOk,
+                      RunStatus::kFailed, RunStatus::kInterrupted})
+    if (RunStatusName(v) == s) return v;
+  return DataLossError("unknown run status \"" + s + "\"");
+}
+
+}  // namespace
+
+Result<StoredSweep> Store::FindSweep(std::string_view id) {
+  const bool last = id == "last";
+  if (!last && id.size() < 8)
+    return InvalidArgumentError("sweep id \"" + std::string(id) +
+                                "\": give at least 8 characters of the UUID, or \"last\"");
+  std::lock_guard<std::mutex> lock(mu_);
+  const char* cols =
+      "SELECT id, uuid, name, labels_json, spec_json, host, edgebench_version, git_commit, "
+      "status, started_at FROM sweeps ";
+  ASSIGN_OR_RETURN(Stmt st,
+                   db_->Prepare(std::string(cols) +
+                                (last ? "ORDER BY id DESC LIMIT 1"
+                                      : "WHERE substr(uuid, 1, length(?1)) = ?1 LIMIT 2")));
+  if (!last) st.Bind(1, id);
+  std::vector<StoredSweep> found;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    StoredSweep s;
+    s.id = st.ColumnInt(0);
+    s.record.uuid = st.ColumnText(1);
+    s.record.name = st.ColumnText(2);
+    s.record.labels_json = st.ColumnText(3);
+    s.record.spec_json = st.ColumnText(4);
+    s.record.host = st.ColumnText(5);
+    s.record.edgebench_version = st.ColumnText(6);
+    s.record.git_commit = st.ColumnText(7);
+    ASSIGN_OR_RETURN(s.status, ParseSweepStatus(st.ColumnText(8)));
+    s.started_at = st.ColumnText(9);
+    found.push_back(std::move(s));
+  }
+  if (found.empty())
+    return NotFoundError(path() + ": no sweep " +
+                         (last ? std::string("yet") : "\"" + std::string(id) + "\""));
+  if (found.size() > 1)
+    return InvalidArgumentError(path() + ": \"" + std::string(id) +
+                                "\" names more than one sweep; give more of the UUID");
+  return std::move(found.front());
+}
+
+Result<std::vector<StoredRun>> Store::RunsOfSweep(int64_t sweep_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Stmt st, db_->Prepare(R"sql(
+      SELECT r.id, r.uuid, d.key, r.config_key, r.status,
+             (SELECT group_concat(idx) FROM (SELECT idx FROM reps WHERE run_id = r.id
+                                             ORDER BY idx))
+      FROM runs r JOIN devices d ON d.id = r.device_id
+      WHERE r.sweep_id = ?1 ORDER BY r.id)sql"));
+  st.Bind(1, sweep_id);
+  std::vector<StoredRun> runs;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    StoredRun r;
+    r.id = st.ColumnInt(0);
+    r.uuid = st.ColumnText(1);
+    r.device_key = st.ColumnText(2);
+    r.config_key = st.ColumnText(3);
+    ASSIGN_OR_RETURN(r.status, ParseRunStatus(st.ColumnText(4)));
+    const std::string idx = st.ColumnIsNull(5) ? std::string() : st.ColumnText(5);
+    for (size_t p = 0; p < idx.size();) {
+      size_t comma = idx.find(',', p);
+      if (comma == std::string::npos) comma = idx.size();
+      r.rep_idx.push_back(std::stoi(idx.substr(p, comma - p)));
+      p = comma + 1;
+    }
+    runs.push_back(std::move(r));
+  }
+  return runs;
+}
+
+Status Store::SetRunStatus(int64_t run_id, RunStatus status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransaction(*db_, [&]() -> Status {
+    ASSIGN_OR_RETURN(Stmt st, db_->Prepare(R"sql(
+      UPDATE runs SET status = ?1,
+        finished_at = CASE WHEN ?1 IN ('pending', 'running') THEN NULL
+                           ELSE strftime('%Y-%m-%dT%H:%M:%fZ','now') END
+      WHERE id = ?2)sql"));
+    st.Bind(1, RunStatusName(status)).Bind(2, run_id);
+    RETURN_IF_ERROR(st.Run());
+    if (db_->Changes() == 0)
+      return NotFoundError(path() + ": no run with id " + std::to_string(run_id));
+    return Status::Ok();
+  });
+}
+
 }  // namespace edgebench::store

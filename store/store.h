@@ -146,6 +146,24 @@ struct RepRecord {
   std::vector<SampleRecord> samples;
 };
 
+// A sweep as stored, for `--resume` and the reporters.
+struct StoredSweep {
+  int64_t id = 0;
+  SweepRecord record;
+  SweepStatus status = SweepStatus::kRunning;
+  std::string started_at;  // ISO 8601 UTC
+};
+
+// A run as stored, with the repetitions it already has.
+struct StoredRun {
+  int64_t id = 0;
+  std::string uuid;
+  std::string device_key;
+  std::string config_key;
+  RunStatus status = RunStatus::kPending;
+  std::vector<int> rep_idx;  // ascending; every stored repetition
+};
+
 struct ErrorRecord {
   std::optional<int64_t> sweep_id;
   std::optional<int64_t> run_id;
@@ -191,6 +209,16 @@ class Store {
   // Stores a repetition, its metrics and its samples atomically.
   Result<int64_t> AddRep(const RepRecord& rep);
   Result<int64_t> AddError(const ErrorRecord& error);
+
+  // The sweep whose UUID is `id` or starts with it (a prefix of at least 8
+  // characters naming one sweep), or the newest one for "last". kNotFound
+  // names what was asked; an ambiguous prefix is kInvalidArgument.
+  Result<StoredSweep> FindSweep(std::string_view id);
+  // Every run of a sweep, in creation order.
+  Result<std::vector<StoredRun>> RunsOfSweep(int64_t sweep_id);
+  // Sets a run's status without touching its metrics or error (a resumed
+  // run goes back to running; its finished_at is cleared).
+  Status SetRunStatus(int64_t run_id, RunStatus status);
 
   // For modules that read the store (reporters): the raw connection.
   // REQUIRES: the caller holds no transaction across Store calls.

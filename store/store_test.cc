@@ -299,6 +299,54 @@ TEST(Store, DuplicateRepIndexIsRejectedAtomically) {
   EXPECT_EQ(Count(*s, "SELECT count(*) FROM samples"), 3);
 }
 
+TEST(Store, FindSweepByPrefixOrLast) {
+  TempDir dir;
+  auto s = MustOpen(dir.File("eb.db"));
+  EXPECT_EQ(s->FindSweep("last").status().code(), StatusCode::kNotFound);
+  SweepRecord a{.uuid = "aaaaaaaa-1111-4111-8111-111111111111", .name = "a"};
+  SweepRecord b{.uuid = "aaaaaaaa-2222-4222-8222-222222222222", .name = "b"};
+  ASSERT_TRUE(s->CreateSweep(a).ok());
+  const int64_t bid = s->CreateSweep(b).value();
+  ASSERT_TRUE(s->SetSweepStatus(bid, SweepStatus::kInterrupted).ok());
+  auto last = s->FindSweep("last");
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  EXPECT_EQ(last->record.name, "b");
+  EXPECT_EQ(last->status, SweepStatus::kInterrupted);
+  EXPECT_EQ(s->FindSweep("aaaaaaaa-1").value().record.name, "a");
+  EXPECT_EQ(s->FindSweep(b.uuid).value().id, bid);
+  const Status ambiguous = s->FindSweep("aaaaaaaa").status();
+  EXPECT_EQ(ambiguous.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(ambiguous.message().find("more than one"), std::string::npos);
+  EXPECT_EQ(s->FindSweep("bbbbbbbb").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(s->FindSweep("aaa").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Store, RunsOfSweepListStoredRepetitions) {
+  TempDir dir;
+  auto s = MustOpen(dir.File("eb.db"));
+  Fixture f = MakeRun(*s, "ssh:pi5");
+  for (int idx : {3, 0, 1}) ASSERT_TRUE(s->AddRep(MakeRep(f.run, idx)).ok());
+  RunRecord empty{.sweep_id = f.sweep, .device_id = f.device, .backend = "native",
+                  .config_key = "other"};
+  const int64_t empty_id = s->CreateRun(empty).value();
+  ASSERT_TRUE(s->FinishRun(f.run, RunStatus::kFailed, {}, "unavailable", "lost").ok());
+  auto runs = s->RunsOfSweep(f.sweep);
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].id, f.run);
+  EXPECT_EQ((*runs)[0].device_key, "ssh:pi5");
+  EXPECT_EQ((*runs)[0].config_key, "t=2,p=128,n=32");
+  EXPECT_EQ((*runs)[0].status, RunStatus::kFailed);
+  EXPECT_EQ((*runs)[0].rep_idx, (std::vector<int>{0, 1, 3}));
+  EXPECT_EQ((*runs)[1].id, empty_id);
+  EXPECT_TRUE((*runs)[1].rep_idx.empty());
+  // A resumed run is running again, unfinished.
+  ASSERT_TRUE(s->SetRunStatus(f.run, RunStatus::kRunning).ok());
+  EXPECT_EQ(s->RunsOfSweep(f.sweep).value()[0].status, RunStatus::kRunning);
+  EXPECT_EQ(Count(*s, "SELECT count(*) FROM runs WHERE finished_at IS NULL"), 2);
+  EXPECT_EQ(s->SetRunStatus(999, RunStatus::kOk).code(), StatusCode::kNotFound);
+}
+
 TEST(Store, UpsertsReturnExistingIds) {
   TempDir dir;
   auto s = MustOpen(dir.File("eb.db"));

@@ -22,6 +22,8 @@ void AddDbCommand(CLI::App& app, Action* action);
 void AddModelCommand(CLI::App& app, Action* action);
 // `devices [probe ID]` and `deploy DEVICE` (devices_command.cc).
 void AddDevicesCommand(CLI::App& app, Action* action);
+// `sweep FILE` and `run -d DEVICE -m MODEL ...` (sweep_command.cc).
+void AddSweepCommand(CLI::App& app, Action* action);
 
 // `--version` output: version, commit, build type, compiler, sanitizers.
 std::string VersionText();

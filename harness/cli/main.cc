@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   cli::AddDbCommand(app, &action);
   cli::AddModelCommand(app, &action);
   cli::AddDevicesCommand(app, &action);
+  cli::AddSweepCommand(app, &action);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,476 @@
+// `edgebench sweep FILE` and `edgebench run -d DEVICE -m MODEL ...`: plan a
+// sweep, run it on its devices into the store, and print what it measured.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/exit_code.h"
+#include "harness/cli/command.h"
+#include "harness/cli/format.h"
+#include "harness/cli/progress.h"
+#include "harness/devices/devices.h"
+#include "harness/executor/executor.h"
+#include "harness/sweep/plan.h"
+#include "harness/sweep/spec.h"
+#include "store/internal/sqlite.h"
+#include "store/store.h"
+
+namespace edgebench::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using harness::sweep::Plan;
+using harness::sweep::PlanOptions;
+using harness::sweep::SweepSpec;
+using nlohmann::json;
+
+struct CommonArgs {
+  std::string db = kDefaultDbPath;
+  std::string devices_file;
+  std::string runtime;
+  bool dry_run = false;
+  bool interleave = false;
+  std::string shard;  // "I/N"
+  std::vector<std::string> labels;  // k=v
+  std::string progress = "auto";    // auto, live, plain, none
+  int retries = harness::RetryPolicy{}.attempts;
+};
+
+struct SweepArgs {
+  CommonArgs common;
+  std::string file;
+  std::string resume;
+};
+
+struct RunArgs {
+  CommonArgs common;
+  harness::sweep::RunFlags flags;
+  double timeout_s = 0;
+};
+
+// Ctrl-C / SIGTERM while a sweep runs: the first one stops it cleanly (the
+// executor kills the device processes and marks the sweep interrupted);
+// a second Ctrl-C quits at once.
+class StopOnSignal {
+ public:
+  StopOnSignal() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, &old_);
+    watcher_ = std::thread([this, set] {
+      int sig = 0;
+      while (sigwait(&set, &sig) == 0) {
+        if (done_) return;
+        if (stop_) {
+          std::fputs("\nedgebench: second interrupt, quitting now\n", stderr);
+          std::_Exit(130);
+        }
+        stop_ = true;
+        std::fputs("\nedgebench: stopping: killing the runtime on the devices; what finished "
+                   "is stored (Ctrl-C again to quit at once)\n",
+                   stderr);
+      }
+    });
+  }
+  ~StopOnSignal() {
+    done_ = true;
+    pthread_kill(watcher_.native_handle(), SIGTERM);
+    watcher_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  const std::atomic<bool>* flag() const { return &stop_; }
+
+ private:
+  sigset_t old_;
+  std::atomic<bool> done_{false};
+  std::atomic<bool> stop_{false};
+  std::thread watcher_;
+};
+
+Result<PlanOptions> ParsePlanOptions(const CommonArgs& a) {
+  PlanOptions o;
+  o.interleave = a.interleave;
+  if (!a.shard.empty()) {
+    int i = 0, n = 0;
+    char extra = 0;
+    if (std::sscanf(a.shard.c_str(), "%d/%d%c", &i, &n, &extra) != 2 || n < 1 || i < 1 ||
+        i > n)
+      return InvalidArgumentError("--shard: expected I/N with 1 <= I <= N, got \"" + a.shard +
+                                  "\"");
+    o.shard_index = i;
+    o.shard_count = n;
+  }
+  return o;
+}
+
+Status ApplyLabels(const std::vector<std::string>& labels, SweepSpec* spec) {
+  for (const std::string& l : labels) {
+    const size_t eq = l.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return InvalidArgumentError("--label: expected KEY=VALUE, got \"" + l + "\"");
+    spec->labels[l.substr(0, eq)] = l.substr(eq + 1);
+  }
+  return Status::Ok();
+}
+
+// What the store keeps of a sweep, enough to plan it again on --resume.
+// The devices file is kept by path: a resumed sweep finds its devices even
+// when resumed from another folder.
+json StoredSpec(const SweepSpec& spec, const PlanOptions& o, const std::string& devices_file) {
+  return {{"spec", harness::sweep::ToJson(spec)},
+          {"plan",
+           {{"interleave", o.interleave},
+            {"shard_index", o.shard_index},
+            {"shard_count", o.shard_count},
+            {"seed", o.seed}}},
+          {"devices_file", devices_file.empty()
+                               ? std::string()
+                               : fs::absolute(devices_file).lexically_normal().string()}};
+}
+
+// ---------------------------------------------------------------------------
+// The result table, llama-bench style: one row per configuration and test
+// (pp = prefill, tg = decode), mean ± standard deviation of the measured
+// repetitions.
+
+struct Row {
+  int64_t run_id = 0;
+  std::string device, model, quant, backend, status, error;
+  int64_t size_bytes = 0;
+  int threads = 0, n_prompt = 0, n_gen = 0, n_depth = 0;
+  std::vector<double> prefill, decode, ttft;
+};
+
+std::string MeanSd(const std::vector<double>& v, int decimals = 2) {
+  if (v.empty()) return "-";
+  double mean = 0;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(v.size());
+  double var = 0;
+  for (double x : v) var += (x - mean) * (x - mean);
+  const double sd = v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f ± %.*f", decimals, mean, decimals, sd);
+  return buf;
+}
+
+Result<std::vector<Row>> LoadRows(store::Store& st, int64_t sweep_id) {
+  auto& db = st.db();
+  ASSIGN_OR_RETURN(store::internal::Stmt q, db.Prepare(R"sql(
+      SELECT r.id, d.name, COALESCE(m.name, ''), COALESCE(m.quant, ''),
+             COALESCE(m.size_bytes, 0), r.backend, r.n_threads, r.n_prompt, r.n_gen,
+             r.n_depth, r.status, r.error_message
+      FROM runs r JOIN devices d ON d.id = r.device_id
+      LEFT JOIN models m ON m.id = r.model_id
+      WHERE r.sweep_id = ?1 ORDER BY r.id)sql"));
+  q.Bind(1, sweep_id);
+  std::vector<Row> rows;
+  std::map<int64_t, size_t> by_run;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, q.Step());
+    if (!more) break;
+    Row r;
+    r.run_id = q.ColumnInt(0);
+    r.device = q.ColumnText(1);
+    r.model = q.ColumnText(2);
+    r.quant = q.ColumnText(3);
+    r.size_bytes = q.ColumnInt(4);
+    r.backend = q.ColumnText(5);
+    r.threads = static_cast<int>(q.ColumnInt(6));
+    r.n_prompt = static_cast<int>(q.ColumnInt(7));
+    r.n_gen = static_cast<int>(q.ColumnInt(8));
+    r.n_depth = static_cast<int>(q.ColumnInt(9));
+    r.status = q.ColumnText(10);
+    r.error = q.ColumnText(11);
+    by_run[r.run_id] = rows.size();
+    rows.push_back(std::move(r));
+  }
+  ASSIGN_OR_RETURN(store::internal::Stmt reps, db.Prepare(R"sql(
+      SELECT p.run_id, p.prefill_tps, p.decode_tps, p.ttft_ms FROM reps p
+      JOIN runs r ON r.id = p.run_id
+      WHERE r.sweep_id = ?1 AND p.warmup = 0 AND p.status = 'ok' ORDER BY p.run_id, p.idx)sql"));
+  reps.Bind(1, sweep_id);
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, reps.Step());
+    if (!more) break;
+    Row& r = rows[by_run.at(reps.ColumnInt(0))];
+    if (!reps.ColumnIsNull(1)) r.prefill.push_back(reps.ColumnDouble(1));
+    if (!reps.ColumnIsNull(2)) r.decode.push_back(reps.ColumnDouble(2));
+    if (!reps.ColumnIsNull(3)) r.ttft.push_back(reps.ColumnDouble(3));
+  }
+  return rows;
+}
+
+std::string ResultTable(const std::vector<Row>& rows) {
+  std::vector<std::vector<std::string>> cells = {
+      {"device", "model", "size", "backend", "threads", "test", "t/s", "ttft ms", "n"}};
+  for (const Row& r : rows) {
+    const std::string model = r.model + (r.quant.empty() ? "" : " " + r.quant);
+    const std::string size = r.size_bytes ? HumanBytes(r.size_bytes) : "";
+    const std::string depth = r.n_depth ? " @ d" + std::to_string(r.n_depth) : "";
+    const std::string n = std::to_string(std::max(r.prefill.size(), r.decode.size()));
+    auto row = [&](const std::string& test, const std::string& tps, const std::string& ttft) {
+      cells.push_back({r.device, model, size, r.backend, std::to_string(r.threads), test, tps,
+                       ttft, n});
+    };
+    if (r.status == "failed" || r.status == "interrupted") {
+      row(r.status, r.error.substr(0, 60), "");
+      continue;
+    }
+    if (r.n_prompt > 0) row("pp" + std::to_string(r.n_prompt) + depth, MeanSd(r.prefill),
+                            MeanSd(r.ttft));
+    if (r.n_gen > 0) row("tg" + std::to_string(r.n_gen) + depth, MeanSd(r.decode), "");
+  }
+  std::vector<size_t> width(cells[0].size(), 3);
+  // "±" is two bytes and one column.
+  auto columns = [](const std::string& s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+  };
+  for (const auto& row : cells)
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], columns(row[i]));
+  const std::vector<bool> right = {false, false, true, false, true, true, true, true, true};
+  std::string out;
+  for (size_t k = 0; k < cells.size(); ++k) {
+    out += "|";
+    for (size_t i = 0; i < cells[k].size(); ++i) {
+      const std::string pad(width[i] - columns(cells[k][i]), ' ');
+      out += " " + (right[i] ? pad + cells[k][i] : cells[k][i] + pad) + " |";
+    }
+    out += "\n";
+    if (k == 0) {
+      out += "|";
+      for (size_t i = 0; i < width.size(); ++i)
+        out += (right[i] ? " " + std::string(width[i] - 1, '-') + ": |"
+                         : " " + std::string(width[i], '-') + " |");
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+
+Result<std::map<std::string, harness::DeviceConfig>> ResolveDevices(
+    const SweepSpec& spec, const std::string& devices_file) {
+  std::map<std::string, harness::DeviceConfig> out;
+  for (const std::string& id : spec.devices) {
+    auto e = harness::ResolveDevice(devices_file, id);
+    if (!e.ok()) return e.status();
+    out[id] = e->config;
+  }
+  return out;
+}
+
+int Execute(const SweepSpec& spec, const PlanOptions& po, const CommonArgs& a,
+            const std::string& beside_dir, const store::StoredSweep* resume,
+            const std::string& resume_devices_file = {}) {
+  auto plan = harness::sweep::MakePlan(spec, po);
+  if (!plan.ok()) return ReportError(plan.status());
+  if (a.dry_run) {
+    std::fputs(harness::sweep::DescribePlan(*plan).c_str(), stdout);
+    const double s = harness::sweep::EstimateSeconds(*plan, {});
+    std::printf("estimated duration: %s (a phone-class guess; devices one after another)\n",
+                harness::sweep::FormatSeconds(s).c_str());
+    return kExitOk;
+  }
+  std::string devices_file = harness::FindDevicesFile(a.devices_file, beside_dir);
+  if (resume && a.devices_file.empty() && !resume_devices_file.empty() &&
+      fs::exists(resume_devices_file))
+    devices_file = resume_devices_file;
+  auto devices = ResolveDevices(spec, devices_file);
+  if (!devices.ok()) return ReportError(devices.status());
+  std::unique_ptr<store::Store> owned;
+  auto st = store::Store::Open(a.db);
+  if (!st.ok()) return ReportError(st.status());
+  owned = std::move(*st);
+
+  harness::ExecutorOptions eo;
+  eo.store = owned.get();
+  eo.devices = std::move(*devices);
+  eo.runtime = a.runtime;
+  eo.retry.attempts = a.retries;
+  eo.spec_json = StoredSpec(spec, po, devices_file).dump();
+  if (resume) {
+    eo.resume_sweep_id = resume->id;
+    eo.resume_sweep_uuid = resume->record.uuid;
+  }
+  const bool tty = ::isatty(STDERR_FILENO);
+  std::unique_ptr<harness::ProgressSink> progress;
+  if (a.progress != "none")
+    progress = NewProgress(a.progress == "live" || (a.progress == "auto" && tty), stderr);
+  eo.progress = progress.get();
+  if (!resume && a.progress != "none")
+    std::fprintf(stderr, "%s sweep %s: %zu configurations on %zu device(s), results in %s\n",
+                 UtcTimestamp().c_str(), spec.name.c_str(), plan->configs.size(),
+                 spec.devices.size(), a.db.c_str());
+  Result<harness::SweepResult> res = [&] {
+    StopOnSignal stop;
+    eo.cancel = stop.flag();
+    return harness::ExecuteSweep(*plan, eo);
+  }();
+  progress.reset();  // the final frame, before the table
+  if (!res.ok()) return ReportError(res.status());
+
+  auto rows = LoadRows(*owned, res->sweep_id);
+  if (!rows.ok()) return ReportError(rows.status());
+  std::printf("%s", ResultTable(*rows).c_str());
+  std::printf("\nsweep %s (%s): %s; %zu ok, %zu failed", res->sweep_uuid.c_str(),
+              spec.name.c_str(), std::string(store::SweepStatusName(res->status)).c_str(),
+              res->configs_ok, res->configs_failed);
+  if (res->configs_skipped) std::printf(", %zu already done", res->configs_skipped);
+  if (res->configs_interrupted) std::printf(", %zu interrupted", res->configs_interrupted);
+  std::printf("; %zu repetitions stored in %s\n", res->reps_stored, a.db.c_str());
+  for (const harness::ConfigFailure& f : res->failures)
+    std::fprintf(stderr, "failed: %s: %s: %s\n", f.config_key.c_str(), f.code.c_str(),
+                 f.message.c_str());
+  if (res->status == store::SweepStatus::kInterrupted) {
+    std::fprintf(stderr, "edgebench: interrupted; finish it with: edgebench sweep --resume %s%s\n",
+                 res->sweep_uuid.c_str(),
+                 a.db == kDefaultDbPath ? "" : (" --db " + a.db).c_str());
+    return kExitFailure;
+  }
+  return res->configs_failed ? kExitFailure : kExitOk;
+}
+
+int Sweep(const SweepArgs& a) {
+  if (a.resume.empty()) {
+    if (a.file.empty()) return ReportError(InvalidArgumentError("sweep: give a sweep FILE, or "
+                                                                "--resume SWEEP_ID"));
+    auto spec = harness::sweep::LoadSweepFile(a.file);
+    if (!spec.ok()) return ReportError(spec.status());
+    if (Status s = ApplyLabels(a.common.labels, &*spec); !s.ok()) return ReportError(s);
+    auto po = ParsePlanOptions(a.common);
+    if (!po.ok()) return ReportError(po.status());
+    return Execute(*spec, *po, a.common, fs::path(a.file).parent_path().string(), nullptr);
+  }
+  if (!a.common.shard.empty() || a.common.interleave || !a.common.labels.empty())
+    return ReportError(InvalidArgumentError(
+        "--resume: the shard, order and labels are the resumed sweep's; leave them out"));
+  auto st = store::Store::Open(a.common.db, {.create_if_missing = false});
+  if (!st.ok()) return ReportError(st.status());
+  auto found = (*st)->FindSweep(a.resume);
+  if (!found.ok()) return ReportError(found.status());
+  st->reset();
+  const json stored = json::parse(found->record.spec_json, nullptr, false);
+  if (stored.is_discarded() || !stored.is_object() || !stored.contains("spec") ||
+      !stored.contains("plan"))
+    return ReportError(DataLossError(a.common.db + ": sweep " + found->record.uuid +
+                                     " has no stored plan to resume"));
+  auto spec = harness::sweep::ParseSweepSpec(stored["spec"], "");
+  if (!spec.ok())
+    return ReportError(spec.status().WithContext(a.common.db + ": sweep " +
+                                                 found->record.uuid));
+  PlanOptions po;
+  const json& p = stored["plan"];
+  po.interleave = p.value("interleave", false);
+  po.shard_index = p.value("shard_index", 1);
+  po.shard_count = p.value("shard_count", 1);
+  po.seed = p.value("seed", uint64_t{0});
+  if (!a.file.empty()) {
+    auto file = harness::sweep::LoadSweepFile(a.file);
+    if (!file.ok()) return ReportError(file.status());
+    file->labels = spec->labels;
+    if (harness::sweep::ToJson(*file) != harness::sweep::ToJson(*spec))
+      return ReportError(FailedPreconditionError(
+          a.file + " is not the sweep " + found->record.uuid +
+          " ran; resume without the file, or start a new sweep"));
+  }
+  std::fprintf(stderr, "%s resuming sweep %s (%s, %s)\n", UtcTimestamp().c_str(),
+               found->record.uuid.c_str(), found->record.name.c_str(),
+               std::string(store::SweepStatusName(found->status)).c_str());
+  const std::string beside = a.file.empty() ? "." : fs::path(a.file).parent_path().string();
+  return Execute(*spec, po, a.common, beside, &*found, stored.value("devices_file", ""));
+}
+
+int RunCmd(RunArgs a) {
+  for (std::string& m : a.flags.models)
+    if (!m.empty()) m = fs::absolute(m).lexically_normal().string();
+  auto spec = harness::sweep::SweepFromRunFlags(a.flags);
+  if (!spec.ok()) return ReportError(spec.status());
+  spec->timeout_s = a.timeout_s;
+  if (Status s = ApplyLabels(a.common.labels, &*spec); !s.ok()) return ReportError(s);
+  auto po = ParsePlanOptions(a.common);
+  if (!po.ok()) return ReportError(po.status());
+  return Execute(*spec, *po, a.common, ".", nullptr);
+}
+
+void AddCommon(CLI::App* app, CommonArgs& a) {
+  app->add_option("--db", a.db, "Store file")->capture_default_str();
+  app->add_option("--devices", a.devices_file,
+                  "Devices file (default: devices.json beside the sweep file or here, else "
+                  "~/.config/edgebench/devices.json)");
+  app->add_option("--runtime", a.runtime,
+                  "The edgebench-rt to deploy (default: the build for each device's ABI)");
+  app->add_flag("--dry-run", a.dry_run, "Print the plan and its estimated duration; run nothing");
+  app->add_flag("--interleave", a.interleave,
+                "Spread the repetitions of the configurations over time (rounds), so slow "
+                "drift does not bias one configuration");
+  app->add_option("--shard", a.shard, "Run shard I of N (1-based), e.g. 2/3");
+  app->add_option("--label", a.labels, "KEY=VALUE stored with the sweep (repeatable)");
+  app->add_option("--retries", a.retries,
+                  "Tries of a step that fails for want of the device (connection lost) before "
+                  "the device counts as lost; the backoff doubles from 1 s")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app->add_option("--progress", a.progress, "auto (live on a terminal), live, plain, none")
+      ->check(CLI::IsMember({"auto", "live", "plain", "none"}))
+      ->capture_default_str();
+}
+
+}  // namespace
+
+void AddSweepCommand(CLI::App& app, Action* action) {
+  auto s = std::make_shared<SweepArgs>();
+  CLI::App* sweep = app.add_subcommand(
+      "sweep", "Run a sweep file (devices x models x backends x axes) into the store");
+  sweep->add_option("FILE", s->file, "Sweep file (JSON, comments allowed)");
+  sweep->add_option("--resume", s->resume,
+                    "Finish a stored sweep (its UUID, 8+ characters of it, or \"last\"): "
+                    "repetitions already stored are not run again");
+  AddCommon(sweep, s->common);
+  sweep->final_callback([s, action] { *action = [s] { return Sweep(*s); }; });
+
+  auto r = std::make_shared<RunArgs>();
+  CLI::App* run = app.add_subcommand(
+      "run", "Measure on one device, llama-bench style: -d DEVICE -m MODEL -p 512 -n 128 -t 4");
+  harness::sweep::RunFlags& f = r->flags;
+  run->add_option("-d,--device", f.device, "Device name, key (ssh:pi5) or adb serial")
+      ->required();
+  run->add_option("-m,--model", f.models, "Model file(s), comma-separated")
+      ->delimiter(',')
+      ->required();
+  run->add_option("-p,--n-prompt", f.n_prompt, "Prompt tokens (list)")->delimiter(',');
+  run->add_option("-n,--n-gen", f.n_gen, "Generated tokens (list)")->delimiter(',');
+  run->add_option("-t,--threads", f.threads, "Threads (list)")->delimiter(',');
+  run->add_option("--depth", f.n_depth, "Tokens already in the context (list)")->delimiter(',');
+  run->add_option("-b,--batch", f.n_batch, "Batch size (list)")->delimiter(',');
+  run->add_option("-c,--ctx", f.n_ctx, "Context size, 0: fit (list)")->delimiter(',');
+  run->add_option("--cpus", f.cpus, "CPU affinity: big, little or 0,2,4-7 (repeat for a list)");
+  run->add_option("--kv-type", f.kv_type, "KV cache type f16|f32 (list)")->delimiter(',');
+  run->add_option("--backend", f.backends, "native|command (list)")->delimiter(',');
+  run->add_option("-r,--repetitions", f.repetitions, "Measured repetitions")
+      ->capture_default_str();
+  run->add_option("--warmup", f.warmup, "Warmup repetitions (not counted)")
+      ->capture_default_str();
+  run->add_option("--timeout", r->timeout_s, "Seconds per repetition, 0: none");
+  AddCommon(run, r->common);
+  run->final_callback([r, action] { *action = [r] { return RunCmd(*r); }; });
+}
+
+}  // namespace edgebench::cli
