@@ -9,47 +9,30 @@ eb=build/bin/edgebench
 db=results/edgebench.db
 
 mkdir -p models
+# Synthetic models (random weights, real shapes): tiny, and TinyLlama-1.1B,
+# each as Q4_0 and Q8_0 (about 2 GiB in all; made once, kept in models/).
+for type in q4_0 q8_0; do
+  for preset in tiny tinyllama-1.1b; do
+    out=models/$preset-$type.gguf
+    [[ -s $out ]] || "$eb" model synth --preset "$preset" --type "$type" -o "$out"
+  done
+done
+"$eb" model inspect models/tinyllama-1.1b-q4_0.gguf
 echo
-"$eb" --version
-echo
-"$eb" db init --db "$db"
-echo
-"$eb" model synth --preset tiny --type q4_0 -o models/tiny-q4_0.gguf
-"$eb" model inspect models/tiny-q4_0.gguf
-echo
-# This machine as a device: what it is, then the runtime and the model put
-# on it (content-addressed: a second run sends nothing).
+# This machine as a device: what it is.
 "$eb" devices probe local
 echo
-"$eb" deploy local --work-dir "$PWD/results/device-local" --model models/tiny-q4_0.gguf
-"$eb" deploy local --work-dir "$PWD/results/device-local" --model models/tiny-q4_0.gguf \
-  --json > results/quickstart-deploy.json
+# The sweep: the runtime and models deployed to this machine (content-
+# addressed under ~/.cache/edgebench: a second run sends nothing), every
+# configuration measured, every repetition stored in the results store. The
+# result table (Markdown, llama-bench style) is the report.
+"$eb" sweep workloads/sweeps/quickstart.json --db "$db" --progress plain |
+  tee results/quickstart-report.md
 echo
-# The deployed runtime on the deployed model: 2 repetitions of 64 prompt + 32
-# generated tokens; its event stream (JSON lines) goes to
-# results/quickstart-events.jsonl.
-read -r rt model < <(python3 -c 'import json, sys; f = json.load(open(sys.argv[1]))["files"];
-print(f[0]["remote"], f[1]["remote"])' results/quickstart-deploy.json)
-printf '{"schema": 1, "model": "%s", "threads": 2, "n_prompt": 64, "n_gen": 32,
-         "warmup": 1, "repetitions": 2}' "$model" |
-  "$rt" - > results/quickstart-events.jsonl
-python3 - results/quickstart-events.jsonl <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if e["ev"] == "rep_end" and not e["warmup"]:
-        m = e["metrics"]
-        print(f"rep {e['rep']}: ttft {m['ttft_ms']:.1f} ms, prefill {m['prefill_tps']:.0f} tok/s, "
-              f"decode {m['decode_tps']:.0f} tok/s, peak RSS {m.get('peak_rss_mb', 0):.0f} MiB")
-PY
-echo
-cat <<'MSG'
-What runs today: the build, the results store (edgebench db ...), synthetic
-models and GGUF inspection (edgebench model ...), the native engine, the
-on-device runtime (edgebench-rt), devices over local/ssh/adb with probe and
-deploy (edgebench devices, edgebench deploy).
-Not built yet, so not run here: sweeps that store results (`edgebench sweep`)
-and reports (`edgebench report`). Each lands with its issue; this script
-grows with them.
+cat <<MSG
+Results: $db (SQLite: sweeps, runs, reps, samples; \`edgebench db info --db $db\`)
+Report:  results/quickstart-report.md
+Again with other settings: build/bin/edgebench run -d local -m models/tiny-q4_0.gguf -p 128 -n 32 -t 1,2
+Comparison reports (HTML, CSV) and regression gates (\`edgebench report\`,
+\`edgebench compare\`) come with issue 7.
 MSG
-echo "store: $db   model: models/tiny-q4_0.gguf   events: results/quickstart-events.jsonl"

@@ -355,6 +355,9 @@ int Sweep(const SweepArgs& a) {
     auto spec = harness::sweep::LoadSweepFile(a.file);
     if (!spec.ok()) return ReportError(spec.status());
     if (Status s = ApplyLabels(a.common.labels, &*spec); !s.ok()) return ReportError(s);
+    // Stored absolute: a resumed sweep finds its models from any folder.
+    for (harness::sweep::ModelSpec& m : spec->models)
+      m.path = fs::absolute(m.path).lexically_normal().string();
     auto po = ParsePlanOptions(a.common);
     if (!po.ok()) return ReportError(po.status());
     return Execute(*spec, *po, a.common, fs::path(a.file).parent_path().string(), nullptr);
@@ -386,6 +389,8 @@ int Sweep(const SweepArgs& a) {
     auto file = harness::sweep::LoadSweepFile(a.file);
     if (!file.ok()) return ReportError(file.status());
     file->labels = spec->labels;
+    for (harness::sweep::ModelSpec& m : file->models)
+      m.path = fs::absolute(m.path).lexically_normal().string();
     if (harness::sweep::ToJson(*file) != harness::sweep::ToJson(*spec))
       return ReportError(FailedPreconditionError(
           a.file + " is not the sweep " + found->record.uuid +
