@@ -301,6 +301,27 @@ TEST_F(SweepCli, ABoardThatDiesMidRunFailsItsRunsAndTheOtherDeviceFinishes) {
   EXPECT_THAT(log, HasSubstr("device lost"));
 }
 
+TEST_F(SweepCli, ABoardThatRebootsIsRetriedAndTheSweepCompletes) {
+  json board;
+  if (!StartSsh(&board)) GTEST_SKIP() << "needs sshd";
+  const std::string sweep = WriteSweep(
+      {board}, {{"models", {model_}},
+                {"axes", {{"threads", {1, 2}}, {"n_prompt", {64}}, {"n_gen", {64}}}},
+                {"repetitions", 30},
+                {"warmup", 1}});
+  Child c({Bin(), "sweep", sweep, "--db", db_, "--progress", "plain"}, dir_.File("log"));
+  ASSERT_TRUE(WaitFor([&] { return Query(db_, "SELECT count(*) FROM reps") >= 3; }, 60000))
+      << testing::ReadFile(dir_.File("log"));
+  sshd_->Kill();  // power cut...
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(sshd_->Restart().ok());  // ...and back
+  const int rc = c.Wait();
+  const std::string log = testing::ReadFile(dir_.File("log"));
+  ASSERT_EQ(rc, 0) << log;
+  EXPECT_THAT(log, HasSubstr("retrying in"));
+  ExpectComplete(2, 31);
+}
+
 TEST_F(SweepCli, CtrlCStopsCleanlyAndMarksTheSweepInterrupted) {
   const std::string sweep = WriteSweep(
       {LocalDevice()}, {{"models", {model_}},
