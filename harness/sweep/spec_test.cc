@@ -394,6 +394,7 @@ TEST(SweepFile, ExampleSweepsParse) {
       {"workloads/sweeps/local-quick.json", 4},
       {"workloads/sweeps/phone-vs-board.json", 2 * 3 * 2 * 2 - 2},
       {"workloads/sweeps/quant-compare.json", 3 * 2 * 2},
+      {"workloads/sweeps/quickstart.json", 2 * 2 + 2},  // tinyllama at 2 threads only
   };
   for (const Example& e : examples) {
     auto s = LoadSweepFile(e.file);
