@@ -15,6 +15,8 @@ packages=(
   # libraries (find_package in CMakeLists.txt)
   libcli11-dev nlohmann-json3-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # JUnit files written by `compare` are parsed back in its tests
+  libtinyxml2-dev
   # tools the tests use: sqlite3 to inspect stores, setpriv to drop root
   sqlite3 util-linux
   # the aarch64 tree (EDGEBENCH_AARCH64): cross compiler, qemu to run its
@@ -32,6 +34,9 @@ packages=(
   # real ssh/sshd and adb clients, ip netns for two-board tests, and the
   # shells the adb-scripts must run under (plus shellcheck to lint them)
   openssh-client openssh-server adb iproute2 dash busybox mksh shellcheck
+  # the HTML report's browser test (reporters/html_test): Debian's headless
+  # chromium, a font so its screenshot has text, libpng to decode it
+  chromium fonts-dejavu-core libpng-dev
   $(command -v npm >/dev/null || echo nodejs npm)
 )
 

@@ -24,6 +24,8 @@ void AddModelCommand(CLI::App& app, Action* action);
 void AddDevicesCommand(CLI::App& app, Action* action);
 // `sweep FILE` and `run -d DEVICE -m MODEL ...` (sweep_command.cc).
 void AddSweepCommand(CLI::App& app, Action* action);
+// `report` and `compare` (report_command.cc).
+void AddReportCommand(CLI::App& app, Action* action);
 
 // `--version` output: version, commit, build type, compiler, sanitizers.
 std::string VersionText();

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   cli::AddModelCommand(app, &action);
   cli::AddDevicesCommand(app, &action);
   cli::AddSweepCommand(app, &action);
+  cli::AddReportCommand(app, &action);
 
   try {
     app.parse(argc, argv);
