@@ -24,15 +24,16 @@ echo
 echo
 # The sweep: the runtime and models deployed to this machine (content-
 # addressed under ~/.cache/edgebench: a second run sends nothing), every
-# configuration measured, every repetition stored in the results store. The
-# result table (Markdown, llama-bench style) is the report.
-"$eb" sweep workloads/sweeps/quickstart.json --db "$db" --progress plain |
-  tee results/quickstart-report.md
+# configuration measured, every repetition stored in the results store.
+"$eb" sweep workloads/sweeps/quickstart.json --db "$db" --progress plain
+echo
+# Reports of that sweep: Markdown (medians with 95% CIs) and a self-contained
+# HTML page with charts.
+"$eb" report --db "$db" --format md -o results/report.md
+"$eb" report --db "$db" --format html -o results/report.html
 echo
 cat <<MSG
 Results: $db (SQLite: sweeps, runs, reps, samples; \`edgebench db info --db $db\`)
-Report:  results/quickstart-report.md
+Reports: results/report.md, results/report.html (open it in a browser)
 Again with other settings: build/bin/edgebench run -d local -m models/tiny-q4_0.gguf -p 128 -n 32 -t 1,2
-Comparison reports (HTML, CSV) and regression gates (\`edgebench report\`,
-\`edgebench compare\`) come with issue 7.
 MSG
