@@ -345,6 +345,38 @@ TEST_F(SweepCli, CtrlCStopsCleanlyAndMarksTheSweepInterrupted) {
   ExpectComplete(2, 31);
 }
 
+TEST_F(SweepCli, ShardsOneToThreeTogetherRunExactlyTheUnshardedSweep) {
+  const std::vector<std::string> run = {"run", "-d", "local", "-m", model_ + "," + model2_,
+                                        "-p", "8,16", "-n", "4", "-t", "1,2", "-r", "1",
+                                        "--warmup", "0", "--progress", "none"};
+  auto with = [&](std::vector<std::string> extra, const std::string& db) {
+    std::vector<std::string> args = run;
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {"--db", db});
+    return Edgebench(args);
+  };
+  const std::string whole = dir_.File("whole.db");
+  ASSERT_EQ(with({}, whole).exit_code, 0);
+  for (const char* shard : {"1/3", "2/3", "3/3"}) {
+    ProgramResult r = with({"--shard", shard}, db_);
+    ASSERT_EQ(r.exit_code, 0) << shard << r.err;
+  }
+  EXPECT_EQ(Query(db_, "SELECT count(*) FROM sweeps"), 3);
+  EXPECT_EQ(Query(whole, "SELECT count(*) FROM runs"), 8);
+  // The same 8 configuration keys, each exactly once across the shards.
+  EXPECT_EQ(Query(db_, "SELECT count(*) FROM runs"), 8);
+  EXPECT_EQ(Query(db_, "SELECT count(DISTINCT config_key) FROM runs"), 8);
+  auto keys = [](const std::string& db) {
+    auto st = store::Store::Open(db, {.create_if_missing = false});
+    EXPECT_TRUE(st.ok());
+    return (*st)->db().QueryText(
+        "SELECT group_concat(config_key, '|') FROM (SELECT config_key FROM runs "
+        "ORDER BY config_key)").value_or("");
+  };
+  EXPECT_EQ(keys(db_), keys(whole));
+  EXPECT_FALSE(keys(db_).empty());
+}
+
 TEST_F(SweepCli, MalformedSweepFilesStartNothing) {
   const struct {
     const char* text;
