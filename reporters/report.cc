@@ -56,9 +56,25 @@ Result<std::vector<SweepInfo>> SelectSweeps(store::Store& st, const Selector& se
     q.Bind(1, sel.commit);
     RETURN_IF_ERROR(read(q));
   } else {
-    ASSIGN_OR_RETURN(store::StoredSweep s, st.FindSweep(sel.sweep.empty() ? "last" : sel.sweep));
-    out.push_back({s.id, s.record.uuid, s.record.name, std::string(SweepStatusName(s.status)),
-                   s.started_at, s.record.git_commit, s.record.labels_json});
+    const std::string id = sel.sweep.empty() ? "last" : sel.sweep;
+    auto s = st.FindSweep(id);
+    // A bare word that is no sweep id may be a label or a commit
+    // (`--baseline nightly`, `--baseline 3f545be`).
+    if (!s.ok() && id != "last" &&
+        (s.status().code() == StatusCode::kNotFound || id.size() < 8)) {
+      auto by_label = SelectSweeps(st, Selector{.label = id});
+      if (by_label.ok() || by_label.status().code() != StatusCode::kNotFound) return by_label;
+      if (id.size() >= 4) {
+        auto by_commit = SelectSweeps(st, Selector{.commit = id});
+        if (by_commit.ok() || by_commit.status().code() != StatusCode::kNotFound)
+          return by_commit;
+      }
+      return NotFoundError(st.path() + ": no sweep, label or commit \"" + id + "\"");
+    }
+    if (!s.ok()) return s.status();
+    out.push_back({s->id, s->record.uuid, s->record.name,
+                   std::string(SweepStatusName(s->status)), s->started_at,
+                   s->record.git_commit, s->record.labels_json});
   }
   if (out.empty())
     return NotFoundError(st.path() + ": no sweep matches " + sel.Describe());

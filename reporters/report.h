@@ -87,7 +87,8 @@ struct Selector {
   std::string sweep;   // UUID, 8+ characters of one, or "last"
   std::string label;   // "key=value" or a bare key: sweeps with that label
   std::string commit;  // sweeps made by this edgebench git commit (prefix)
-  // Parses "last", "label:K=V", "commit:abc123", or a sweep id.
+  // Parses "last", "label:K=V", "commit:abc123", or a sweep id. A bare
+  // word that names no sweep is tried as a label, then as a commit.
   static Result<Selector> Parse(const std::string& text);
   std::string Describe() const;
 };

@@ -82,6 +82,12 @@ TEST(Report, SelectorsPickSweepsByIdLabelAndCommit) {
   EXPECT_EQ(LoadReport(f.store(), Selector::Parse("label:nope=1").value()).status().code(),
             StatusCode::kNotFound);
   EXPECT_FALSE(Selector::Parse("commit:ab").ok());
+  // A bare word: a sweep id, else a label, else a commit.
+  EXPECT_EQ(LoadReport(f.store(), Selector::Parse("purpose=pr").value())->sweeps.size(), 1u);
+  EXPECT_EQ(LoadReport(f.store(), Selector::Parse("1111aa").value())->sweeps[0].name,
+            "nightly-1");
+  EXPECT_THAT(LoadReport(f.store(), Selector::Parse("nothing-at-all").value()).status().message(),
+              HasSubstr("no sweep, label or commit \"nothing-at-all\""));
 }
 
 TEST(Report, GroupByPoolsAndMarksWhatVaries) {

@@ -91,7 +91,7 @@ TEST_F(ReportCli, BadSelectorsAndThresholdsAreOneLineErrors) {
   ProgramResult r = Edgebench({"compare", "--db", db_, "--baseline", "deadbeef",
                                "--candidate", "last"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("no sweep \"deadbeef\""));
+  EXPECT_THAT(r.err, HasSubstr("no sweep, label or commit \"deadbeef\""));
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   r = Edgebench({"compare", "--db", db_, "--baseline", "last", "--candidate", "last",
                  "--threshold", "speed=-3%"});

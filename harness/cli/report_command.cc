@@ -175,7 +175,8 @@ void AddReportCommand(CLI::App& app, Action* action) {
       "compare", "Regression gate: exit 3 when the candidate is significantly worse");
   compare->add_option("--db", c->db, "Store file")->capture_default_str();
   compare->add_option("--baseline", c->baseline,
-                      "A sweep id, \"last\", label:KEY=VALUE or commit:SHA")
+                      "A sweep id, \"last\", label:KEY=VALUE or commit:SHA (a bare word: "
+                      "a sweep id, else a label, else a commit)")
       ->required();
   compare->add_option("--candidate", c->candidate, "As --baseline")->required();
   compare->add_option("--threshold", c->thresholds,
