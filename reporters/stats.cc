@@ -10,6 +10,8 @@
 #include <optional>
 #include <vector>
 
+#include "base/random.h"
+
 namespace edgebench::reporters {
 namespace {
 
@@ -62,40 +64,8 @@ double QuantileInPlace(std::span<double> v, double q) {
 }
 
 // --- Random numbers ---------------------------------------------------------
-// Written out here rather than taken from <random>: the standard fixes
-// mt19937's stream but not what uniform_int_distribution makes of it, and a
-// stored interval has to be reproducible from its seed on every platform.
-
-uint64_t SplitMix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-// xoshiro256** (Blackman & Vigna), seeded through splitmix64 as its authors
-// recommend, which also rules out the all-zero state.
-class Xoshiro256StarStar {
- public:
-  explicit Xoshiro256StarStar(uint64_t seed) {
-    for (uint64_t& word : s_) word = SplitMix64(seed);
-  }
-
-  uint64_t Next() {
-    const uint64_t result = std::rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = std::rotl(s_[3], 45);
-    return result;
-  }
-
- private:
-  uint64_t s_[4];
-};
+// base/random.h's xoshiro256**: a stored interval has to be reproducible from
+// its seed on every platform, which <random>'s distributions do not promise.
 
 // Uniform indices in [0, range). Each 64-bit output is used as two 32-bit
 // words, high half first, since a resample index never needs more; Lemire's

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "base/random.h"
 #include "harness/sweep/internal/product.h"
 
 namespace edgebench::harness::sweep {
@@ -18,19 +19,6 @@ namespace {
 using internal::kIntAxes;
 using internal::kStringAxes;
 using internal::QuoteKeyValue;
-
-// splitmix64: a tiny generator whose output is fixed by its definition, so
-// an interleaved order is the same on every host and standard library
-// (std::shuffle and the std distributions are not).
-struct SplitMix64 {
-  uint64_t state;
-  uint64_t Next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-};
 
 std::string GroupKey(const Plan& p, const Group& g) {
   return "device=" + QuoteKeyValue(g.device) +
@@ -52,13 +40,15 @@ void MakeSlots(const Plan& plan, Group* g) {
   // then one round per repetition, each in its own shuffled order.
   for (size_t c : g->configs)
     for (int w = 0; w < warmup; ++w) g->slots.push_back({c, w, true});
-  SplitMix64 rng{plan.options.seed ^ ConfigId(GroupKey(plan, *g))};
+  // splitmix64 (base/random.h): the same order on every host and standard
+  // library, which std::shuffle does not promise.
+  uint64_t rng = plan.options.seed ^ ConfigId(GroupKey(plan, *g));
   std::vector<size_t> order = g->configs;
   for (int r = 0; r < reps; ++r) {
     order = g->configs;
     for (size_t i = order.size(); i > 1; --i) {
       // The modulo bias is below 2^-40 for any group size a sweep allows.
-      const size_t j = static_cast<size_t>(rng.Next() % i);
+      const size_t j = static_cast<size_t>(SplitMix64(rng) % i);
       std::swap(order[i - 1], order[j]);
     }
     for (size_t c : order) g->slots.push_back({c, r, false});

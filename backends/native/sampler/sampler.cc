@@ -6,16 +6,6 @@
 
 namespace edgebench::native {
 
-namespace {
-uint64_t SplitMix64(uint64_t& s) {
-  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-}  // namespace
-
 int32_t Argmax(std::span<const float> logits) {
   int32_t best = 0;
   for (size_t i = 1; i < logits.size(); ++i)
@@ -34,26 +24,12 @@ Result<Sampler> Sampler::Create(const SamplerOptions& o) {
   return Sampler(o);
 }
 
-Sampler::Sampler(const SamplerOptions& o) : o_(o) {
-  // Own generator (xoshiro256**), not <random>'s distributions, whose
-  // output differs between standard libraries: a seed means the same
-  // tokens on every device.
-  uint64_t s = o.seed;
-  for (uint64_t& w : state_) w = SplitMix64(s);
-}
+// base/random.h's generator, not <random>'s distributions, whose output
+// differs between standard libraries: a seed means the same tokens on every
+// device.
+Sampler::Sampler(const SamplerOptions& o) : o_(o), rng_(o.seed) {}
 
-double Sampler::NextUniform() {
-  uint64_t* s = state_;
-  const uint64_t r = Rotl(s[1] * 5, 7) * 9;
-  const uint64_t t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = Rotl(s[3], 45);
-  return static_cast<double>(r >> 11) * 0x1p-53;
-}
+double Sampler::NextUniform() { return rng_.NextDouble(); }
 
 int32_t Sampler::Sample(std::span<const float> logits) {
   if (o_.temperature <= 0) return Argmax(logits);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/random.h"
 #include "base/status.h"
 
 namespace edgebench::native {
@@ -39,7 +40,7 @@ class Sampler {
   double NextUniform();  // [0, 1)
 
   SamplerOptions o_;
-  uint64_t state_[4];
+  Xoshiro256StarStar rng_;
   std::vector<int32_t> ids_;   // candidates, reused between calls
   std::vector<float> probs_;
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backends/native/gguf/gguf.h"
+#include "base/random.h"
 #include "backends/native/gguf/quants.h"
 
 // The vocabulary files, linked in by vocab_blobs.S.
@@ -46,36 +47,16 @@ uint32_t FileTypeId(std::string_view type) {
 
 // ---- deterministic random numbers ----
 
-uint64_t SplitMix64(uint64_t& s) {
-  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-// xoshiro256**: fast, and good enough for weights.
+// xoshiro256** (base/random.h): fast, and good enough for weights.
 class Rng {
  public:
-  explicit Rng(uint64_t seed) {
-    for (uint64_t& w : s_) w = SplitMix64(seed);
-  }
-  uint64_t Next() {
-    const uint64_t r = Rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = Rotl(s_[3], 45);
-    return r;
-  }
+  explicit Rng(uint64_t seed) : gen_(seed) {}
+  uint64_t Next() { return gen_.Next(); }
   // Uniform in [-1, 1).
   float Symmetric() { return static_cast<float>(Next() >> 40) * 0x1p-23f - 1.0f; }
 
  private:
-  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t s_[4];
+  Xoshiro256StarStar gen_;
 };
 
 uint64_t HashName(std::string_view s) {
