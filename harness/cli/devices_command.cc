@@ -1,7 +1,5 @@
 // `edgebench devices [probe ID]` and `edgebench deploy DEVICE`: list and
 // probe the devices there are, and put the runtime and models on one.
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +16,7 @@
 #include "base/exit_code.h"
 #include "harness/cli/command.h"
 #include "harness/cli/format.h"
+#include "harness/cli/interrupt.h"
 #include "harness/deploy/deploy.h"
 #include "harness/devices/devices.h"
 #include "harness/devices/probe.h"
@@ -196,41 +195,6 @@ struct DeployArgs {
   bool json = false;
 };
 
-// Ctrl-C during a deploy: the transport's processes are killed (the push
-// in flight ends; its temporary file is never used), then we exit.
-class InterruptGuard {
- public:
-  explicit InterruptGuard(harness::Transport* t) : t_(t) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, &old_);
-    watcher_ = std::thread([this, set] {
-      int sig = 0;
-      while (sigwait(&set, &sig) == 0) {
-        if (done_) return;
-        interrupted_ = true;
-        (void)t_->KillAll();
-      }
-    });
-  }
-  ~InterruptGuard() {
-    done_ = true;
-    pthread_kill(watcher_.native_handle(), SIGTERM);  // wakes the watcher
-    watcher_.join();
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  bool interrupted() const { return interrupted_; }
-
- private:
-  harness::Transport* t_;
-  sigset_t old_;
-  std::atomic<bool> done_{false};
-  std::atomic<bool> interrupted_{false};
-  std::thread watcher_;
-};
-
 int Deploy(const DeployArgs& a) {
   auto e = harness::ResolveDevice(harness::FindDevicesFile(a.devices_file, "."), a.device);
   if (!e.ok()) return ReportError(e.status());
@@ -249,7 +213,9 @@ int Deploy(const DeployArgs& a) {
   for (const std::string& f : a.files) files.push_back({f, false});
 
   const bool tty = ::isatty(2);
-  InterruptGuard guard(t->get());
+  // Ctrl-C during a deploy: the transport's processes are killed (the push
+  // in flight ends; its temporary file is never used), then we exit.
+  SignalWatcher guard([&t](int) { (void)(*t)->KillAll(); });
   auto work = harness::PrepareWorkDir(**t, d.work_dir, probe->os == "android");
   if (!work.ok()) return ReportError(work.status());
   harness::DeployOptions options;
@@ -263,7 +229,7 @@ int Deploy(const DeployArgs& a) {
   };
   auto report = harness::Deploy(**t, *work, files, options);
   if (tty) std::fprintf(stderr, "\r\033[K");
-  if (guard.interrupted())
+  if (guard.count() > 0)
     return ReportError(CancelledError(d.Key() + ": deploy interrupted; files already "
                                                 "verified are kept, the one in flight is not"));
   if (!report.ok()) return ReportError(report.status().WithContext(d.Key() + ": deploy"));

@@ -1,7 +1,5 @@
 // `edgebench sweep FILE` and `edgebench run -d DEVICE -m MODEL ...`: plan a
 // sweep, run it on its devices into the store, and print what it measured.
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,7 +9,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +16,7 @@
 #include "base/exit_code.h"
 #include "harness/cli/command.h"
 #include "harness/cli/format.h"
+#include "harness/cli/interrupt.h"
 #include "harness/cli/progress.h"
 #include "harness/devices/devices.h"
 #include "harness/executor/executor.h"
@@ -58,47 +56,6 @@ struct RunArgs {
   CommonArgs common;
   harness::sweep::RunFlags flags;
   double timeout_s = 0;
-};
-
-// Ctrl-C / SIGTERM while a sweep runs: the first one stops it cleanly (the
-// executor kills the device processes and marks the sweep interrupted);
-// a second Ctrl-C quits at once.
-class StopOnSignal {
- public:
-  StopOnSignal() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, &old_);
-    watcher_ = std::thread([this, set] {
-      int sig = 0;
-      while (sigwait(&set, &sig) == 0) {
-        if (done_) return;
-        if (stop_) {
-          std::fputs("\nedgebench: second interrupt, quitting now\n", stderr);
-          std::_Exit(130);
-        }
-        stop_ = true;
-        std::fputs("\nedgebench: stopping: killing the runtime on the devices; what finished "
-                   "is stored (Ctrl-C again to quit at once)\n",
-                   stderr);
-      }
-    });
-  }
-  ~StopOnSignal() {
-    done_ = true;
-    pthread_kill(watcher_.native_handle(), SIGTERM);
-    watcher_.join();
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  const std::atomic<bool>* flag() const { return &stop_; }
-
- private:
-  sigset_t old_;
-  std::atomic<bool> done_{false};
-  std::atomic<bool> stop_{false};
-  std::thread watcher_;
 };
 
 Result<PlanOptions> ParsePlanOptions(const CommonArgs& a) {
@@ -319,9 +276,22 @@ int Execute(const SweepSpec& spec, const PlanOptions& po, const CommonArgs& a,
     std::fprintf(stderr, "%s sweep %s: %zu configurations on %zu device(s), results in %s\n",
                  UtcTimestamp().c_str(), spec.name.c_str(), plan->configs.size(),
                  spec.devices.size(), a.db.c_str());
+  // Ctrl-C / SIGTERM: the first stops the sweep cleanly (the executor kills
+  // the device processes and marks the sweep interrupted); a second quits
+  // at once.
+  std::atomic<bool> stop{false};
   Result<harness::SweepResult> res = [&] {
-    StopOnSignal stop;
-    eo.cancel = stop.flag();
+    SignalWatcher watcher([&stop](int count) {
+      if (count > 1) {
+        std::fputs("\nedgebench: second interrupt, quitting now\n", stderr);
+        std::_Exit(130);
+      }
+      stop = true;
+      std::fputs("\nedgebench: stopping: killing the runtime on the devices; what finished "
+                 "is stored (Ctrl-C again to quit at once)\n",
+                 stderr);
+    });
+    eo.cancel = &stop;
     return harness::ExecuteSweep(*plan, eo);
   }();
   progress.reset();  // the final frame, before the table
