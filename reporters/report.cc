@@ -214,7 +214,8 @@ Result<ReportData> LoadReport(store::Store& st, const Selector& selector,
       "SELECT r.id, d.name, d.key, COALESCE(m.name, ''), COALESCE(m.quant, ''), "
       "COALESCE(m.size_bytes, 0), COALESCE(m.params, 0), r.backend, r.n_threads, r.n_prompt, "
       "r.n_gen, r.n_depth, r.n_batch, r.n_ctx, r.config_key, r.status, "
-      "COALESCE(b.build_type, ''), COALESCE(b.sanitizers, ''), COALESCE(b.asserts, 0) "
+      "COALESCE(b.build_type, ''), COALESCE(b.sanitizers, ''), COALESCE(b.asserts, 0), "
+      "r.error_code, r.error_message "
       "FROM runs r JOIN devices d ON d.id = r.device_id "
       "LEFT JOIN models m ON m.id = r.model_id LEFT JOIN builds b ON b.id = r.build_id "
       "WHERE r.sweep_id IN (" + IdList(sweep_ids) + ") ORDER BY r.id"));
@@ -251,7 +252,13 @@ Result<ReportData> LoadReport(store::Store& st, const Selector& selector,
     data.rows[row].run_ids.push_back(run_id);
     row_of_run[run_id] = row;
     std::set<std::string>& f = flags[row];
-    if (runs.ColumnText(15) == "failed") f.insert("failed");
+    const std::string status = runs.ColumnText(15);
+    if (status == "failed") {
+      f.insert("failed");
+      if (data.rows[row].error.empty())
+        data.rows[row].error = runs.ColumnText(19) + ": " + runs.ColumnText(20);
+    }
+    if (status == "interrupted") f.insert("interrupted");
     const std::string build_type = runs.ColumnText(16);
     if (build_type == "Debug") f.insert("debug");
     if (!runs.ColumnText(17).empty()) f.insert("sanitizers");

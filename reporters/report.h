@@ -48,8 +48,12 @@ struct ReportRow {
   // Why to be careful: "noisy" (a throughput metric's CV above 5%),
   // "throttled" (a cluster's frequency fell during the run), "asserts",
   // "sanitizers", "debug" (the runtime build), "failed" (a run failed),
+  // "interrupted" (a run was stopped by Ctrl-C),
   // "missing:<source>" (telemetry source absent: power, thermal, cpufreq).
   std::vector<std::string> flags;
+  // The first failed run's cause ("unavailable: device lost: ..."); empty
+  // when none failed.
+  std::string error;
   // Inter-token latencies of every measured repetition, ms (for the ITL
   // distribution chart).
   std::vector<double> itl_ms;

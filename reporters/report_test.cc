@@ -61,6 +61,27 @@ TEST(Report, RowsHoldMediansWithIntervalsWithoutWarmups) {
   EXPECT_DOUBLE_EQ(data->timeline[0].t_s[0], 0);
 }
 
+TEST(Report, FailedAndInterruptedRunsAreFlaggedWithTheCause) {
+  TempDir dir;
+  StoreFixture f(dir.File("eb.db"));
+  const int64_t sweep = f.Sweep("s");
+  const int64_t lost = f.Run(sweep, 1, {10});
+  ASSERT_TRUE(f.store()
+                  .FinishRun(lost, store::RunStatus::kFailed, {}, "unavailable",
+                             "device lost: ssh:pi5")
+                  .ok());
+  const int64_t stopped = f.Run(sweep, 2, {20});
+  ASSERT_TRUE(f.store().FinishRun(stopped, store::RunStatus::kInterrupted, {}).ok());
+  f.Run(sweep, 4, {30});
+  const ReportData data = LoadReport(f.store(), Selector{}).value();
+  ASSERT_EQ(data.rows.size(), 3u);
+  EXPECT_THAT(data.rows[0].flags, ::testing::Contains("failed"));
+  EXPECT_EQ(data.rows[0].error, "unavailable: device lost: ssh:pi5");
+  EXPECT_THAT(data.rows[1].flags, ::testing::Contains("interrupted"));
+  EXPECT_EQ(data.rows[1].error, "");
+  EXPECT_THAT(data.rows[2].flags, ::testing::Not(::testing::Contains("failed")));
+}
+
 TEST(Report, SelectorsPickSweepsByIdLabelAndCommit) {
   TempDir dir;
   StoreFixture f(dir.File("eb.db"));

@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -22,7 +22,8 @@
 #include "harness/executor/executor.h"
 #include "harness/sweep/plan.h"
 #include "harness/sweep/spec.h"
-#include "store/internal/sqlite.h"
+#include "reporters/report.h"
+#include "reporters/stats.h"
 #include "store/store.h"
 
 namespace edgebench::cli {
@@ -104,93 +105,47 @@ json StoredSpec(const SweepSpec& spec, const PlanOptions& o, const std::string& 
 // (pp = prefill, tg = decode), mean ± standard deviation of the measured
 // repetitions.
 
-struct Row {
-  int64_t run_id = 0;
-  std::string device, model, quant, backend, status, error;
-  int64_t size_bytes = 0;
-  int threads = 0, n_prompt = 0, n_gen = 0, n_depth = 0;
-  std::vector<double> prefill, decode, ttft;
-};
-
-std::string MeanSd(const std::vector<double>& v, int decimals = 2) {
+std::string MeanSd(const std::vector<double>& v) {
   if (v.empty()) return "-";
-  double mean = 0;
-  for (double x : v) mean += x;
-  mean /= static_cast<double>(v.size());
-  double var = 0;
-  for (double x : v) var += (x - mean) * (x - mean);
-  const double sd = v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0;
+  const reporters::Moments m = reporters::ComputeMoments(v);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f ± %.*f", decimals, mean, decimals, sd);
+  std::snprintf(buf, sizeof buf, "%.2f ± %.2f", m.mean, m.sd);
   return buf;
 }
 
-Result<std::vector<Row>> LoadRows(store::Store& st, int64_t sweep_id) {
-  auto& db = st.db();
-  ASSIGN_OR_RETURN(store::internal::Stmt q, db.Prepare(R"sql(
-      SELECT r.id, d.name, COALESCE(m.name, ''), COALESCE(m.quant, ''),
-             COALESCE(m.size_bytes, 0), r.backend, r.n_threads, r.n_prompt, r.n_gen,
-             r.n_depth, r.status, r.error_message
-      FROM runs r JOIN devices d ON d.id = r.device_id
-      LEFT JOIN models m ON m.id = r.model_id
-      WHERE r.sweep_id = ?1 ORDER BY r.id)sql"));
-  q.Bind(1, sweep_id);
-  std::vector<Row> rows;
-  std::map<int64_t, size_t> by_run;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool more, q.Step());
-    if (!more) break;
-    Row r;
-    r.run_id = q.ColumnInt(0);
-    r.device = q.ColumnText(1);
-    r.model = q.ColumnText(2);
-    r.quant = q.ColumnText(3);
-    r.size_bytes = q.ColumnInt(4);
-    r.backend = q.ColumnText(5);
-    r.threads = static_cast<int>(q.ColumnInt(6));
-    r.n_prompt = static_cast<int>(q.ColumnInt(7));
-    r.n_gen = static_cast<int>(q.ColumnInt(8));
-    r.n_depth = static_cast<int>(q.ColumnInt(9));
-    r.status = q.ColumnText(10);
-    r.error = q.ColumnText(11);
-    by_run[r.run_id] = rows.size();
-    rows.push_back(std::move(r));
-  }
-  ASSIGN_OR_RETURN(store::internal::Stmt reps, db.Prepare(R"sql(
-      SELECT p.run_id, p.prefill_tps, p.decode_tps, p.ttft_ms FROM reps p
-      JOIN runs r ON r.id = p.run_id
-      WHERE r.sweep_id = ?1 AND p.warmup = 0 AND p.status = 'ok' ORDER BY p.run_id, p.idx)sql"));
-  reps.Bind(1, sweep_id);
-  for (;;) {
-    ASSIGN_OR_RETURN(bool more, reps.Step());
-    if (!more) break;
-    Row& r = rows[by_run.at(reps.ColumnInt(0))];
-    if (!reps.ColumnIsNull(1)) r.prefill.push_back(reps.ColumnDouble(1));
-    if (!reps.ColumnIsNull(2)) r.decode.push_back(reps.ColumnDouble(2));
-    if (!reps.ColumnIsNull(3)) r.ttft.push_back(reps.ColumnDouble(3));
-  }
-  return rows;
-}
-
-std::string ResultTable(const std::vector<Row>& rows) {
+std::string ResultTable(const std::vector<reporters::ReportRow>& rows) {
+  static const std::vector<double> kNone;
   std::vector<std::vector<std::string>> cells = {
       {"device", "model", "size", "backend", "threads", "test", "t/s", "ttft ms", "n"}};
-  for (const Row& r : rows) {
+  for (const reporters::ReportRow& r : rows) {
+    const auto values = [&](const char* metric) -> const std::vector<double>& {
+      auto it = r.values.find(metric);
+      return it == r.values.end() ? kNone : it->second;
+    };
+    const std::vector<double>& prefill = values("prefill_tps");
+    const std::vector<double>& decode = values("decode_tps");
     const std::string model = r.model + (r.quant.empty() ? "" : " " + r.quant);
-    const std::string size = r.size_bytes ? HumanBytes(r.size_bytes) : "";
+    const std::string size = r.model_bytes ? HumanBytes(r.model_bytes) : "";
     const std::string depth = r.n_depth ? " @ d" + std::to_string(r.n_depth) : "";
-    const std::string n = std::to_string(std::max(r.prefill.size(), r.decode.size()));
+    const std::string n = std::to_string(std::max(prefill.size(), decode.size()));
     auto row = [&](const std::string& test, const std::string& tps, const std::string& ttft) {
       cells.push_back({r.device, model, size, r.backend, std::to_string(r.threads), test, tps,
                        ttft, n});
     };
-    if (r.status == "failed" || r.status == "interrupted") {
-      row(r.status, r.error.substr(0, 60), "");
+    const auto flagged = [&](const char* flag) {
+      return std::find(r.flags.begin(), r.flags.end(), flag) != r.flags.end();
+    };
+    if (flagged("failed")) {
+      row("failed", r.error.substr(0, 60), "");
       continue;
     }
-    if (r.n_prompt > 0) row("pp" + std::to_string(r.n_prompt) + depth, MeanSd(r.prefill),
-                            MeanSd(r.ttft));
-    if (r.n_gen > 0) row("tg" + std::to_string(r.n_gen) + depth, MeanSd(r.decode), "");
+    if (flagged("interrupted")) {
+      row("interrupted", "", "");
+      continue;
+    }
+    if (r.n_prompt > 0)
+      row("pp" + std::to_string(r.n_prompt) + depth, MeanSd(prefill), MeanSd(values("ttft_ms")));
+    if (r.n_gen > 0) row("tg" + std::to_string(r.n_gen) + depth, MeanSd(decode), "");
   }
   std::vector<size_t> width(cells[0].size(), 3);
   // "±" is two bytes and one column.
@@ -297,9 +252,12 @@ int Execute(const SweepSpec& spec, const PlanOptions& po, const CommonArgs& a,
   progress.reset();  // the final frame, before the table
   if (!res.ok()) return ReportError(res.status());
 
-  auto rows = LoadRows(*owned, res->sweep_id);
+  reporters::LoadOptions lo;
+  lo.timeline = false;
+  lo.itl = false;
+  auto rows = reporters::LoadReport(*owned, reporters::Selector{.sweep = res->sweep_uuid}, lo);
   if (!rows.ok()) return ReportError(rows.status());
-  std::printf("%s", ResultTable(*rows).c_str());
+  std::printf("%s", ResultTable(rows->rows).c_str());
   std::printf("\nsweep %s (%s): %s; %zu ok, %zu failed", res->sweep_uuid.c_str(),
               spec.name.c_str(), std::string(store::SweepStatusName(res->status)).c_str(),
               res->configs_ok, res->configs_failed);
