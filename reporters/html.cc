@@ -514,6 +514,16 @@ void Td(std::string& out, std::string_view text, std::string_view css_class = {}
   out += "</td>";
 }
 
+// A cell with the first `shown` characters of a long id; the whole id on
+// hover.
+void ShortCodeTd(std::string& out, std::string_view id, size_t shown) {
+  out += "<td><code title=\"";
+  AppendEscaped(out, id);
+  out += "\">";
+  AppendEscaped(out, id.substr(0, shown));
+  out += "</code></td>";
+}
+
 void Header(std::string& out, const ReportData& data, const HtmlOptions& options) {
   out += "<header><h1>";
   AppendEscaped(out, options.title);
@@ -553,21 +563,15 @@ void SweepsTable(std::string& out, const ReportData& data) {
   out += "<table><thead><tr><th>sweep</th><th>name</th><th>status</th><th>started</th>"
          "<th>commit</th><th>labels</th></tr></thead><tbody>";
   for (const SweepInfo& s : data.sweeps) {
-    out += "<tr><td><code title=\"";
-    AppendEscaped(out, s.uuid);
-    out += "\">";
-    AppendEscaped(out, s.uuid.substr(0, 8));
-    out += "</code></td>";
+    out += "<tr>";
+    ShortCodeTd(out, s.uuid, 8);
     Td(out, s.name);
     out += "<td>";
     Badge(out, StatusClass(s.status), s.status.empty() ? "?" : s.status);
     out += "</td>";
     Td(out, s.started_at);
-    out += "<td><code title=\"";
-    AppendEscaped(out, s.git_commit);
-    out += "\">";
-    AppendEscaped(out, s.git_commit.substr(0, 12));
-    out += "</code></td><td class=\"wrap\">";
+    ShortCodeTd(out, s.git_commit, 12);
+    out += "<td class=\"wrap\">";
     Labels(out, s.labels_json);
     out += "</td></tr>";
   }

@@ -134,12 +134,9 @@ void Attr(std::string& out, std::string_view name, double v) {
   out += '"';
 }
 
-// <text> with escaped content; `extra` holds further (trusted) attributes.
-void Text(std::string& out, double x, double y, std::string_view text,
-          std::string_view css_class, std::string_view extra = {}) {
-  out += "<text";
-  Attr(out, "x", x);
-  Attr(out, "y", y);
+// Appends ` class="css_class"` (when given) and the trusted `extra`
+// attributes.
+void ClassAndExtra(std::string& out, std::string_view css_class, std::string_view extra) {
   if (!css_class.empty()) {
     out += " class=\"";
     out += css_class;
@@ -149,6 +146,15 @@ void Text(std::string& out, double x, double y, std::string_view text,
     out += ' ';
     out += extra;
   }
+}
+
+// <text> with escaped content; `extra` holds further (trusted) attributes.
+void Text(std::string& out, double x, double y, std::string_view text,
+          std::string_view css_class, std::string_view extra = {}) {
+  out += "<text";
+  Attr(out, "x", x);
+  Attr(out, "y", y);
+  ClassAndExtra(out, css_class, extra);
   out += '>';
   AppendEscaped(out, text);
   out += "</text>";
@@ -168,13 +174,7 @@ void Segment(std::string& out, double x1, double y1, double x2, double y2,
   Attr(out, "y1", y1);
   Attr(out, "x2", x2);
   Attr(out, "y2", y2);
-  out += " class=\"";
-  out += css_class;
-  out += '"';
-  if (!extra.empty()) {
-    out += ' ';
-    out += extra;
-  }
+  ClassAndExtra(out, css_class, extra);
   out += "/>";
 }
 
