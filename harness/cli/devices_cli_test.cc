@@ -31,13 +31,9 @@ class DevicesCli : public ::testing::Test {
     // No user config; adb (when installed) talks to a private server this
     // test stops, never to the default one.
     ::setenv("XDG_CONFIG_HOME", config_.path().c_str(), 1);
-    const std::string adb = testing::FindAdb();
-    if (!adb.empty()) {
-      auto server = testing::PrivateAdbServer::Start(adb);
-      ASSERT_TRUE(server.ok()) << server.status().ToString();
-      adb_server_ = std::move(*server);
-      ::setenv("ANDROID_ADB_SERVER_PORT", std::to_string(adb_server_->port()).c_str(), 1);
-    }
+    auto server = testing::StartAdbServerForChildren();
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    adb_server_ = std::move(*server);
   }
   void TearDown() override {
     adb_server_.reset();

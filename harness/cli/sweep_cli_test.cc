@@ -105,15 +105,9 @@ class SweepCli : public ::testing::Test {
     db_ = dir_.File("results/eb.db");
     // adb (when installed) only ever talks to a private server this test
     // stops: resolving an unknown device name asks adb.
-    const std::string adb = testing::FindAdb();
-    if (!adb.empty()) {
-      auto server = testing::PrivateAdbServer::Start(adb);
-      ASSERT_TRUE(server.ok()) << server.status().ToString();
-      adb_server_ = std::move(*server);
-      // Only the port: the server's HOME and TMPDIR are its own (a TMPDIR
-      // here would put the sshd fixture's keys where its user cannot read).
-      ::setenv("ANDROID_ADB_SERVER_PORT", std::to_string(adb_server_->port()).c_str(), 1);
-    }
+    auto server = testing::StartAdbServerForChildren();
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    adb_server_ = std::move(*server);
   }
   void TearDown() override {
     adb_server_.reset();

@@ -262,4 +262,12 @@ PrivateAdbServer::~PrivateAdbServer() {
   }
 }
 
+Result<std::unique_ptr<PrivateAdbServer>> StartAdbServerForChildren() {
+  const std::string adb = FindAdb();
+  if (adb.empty()) return std::unique_ptr<PrivateAdbServer>();
+  ASSIGN_OR_RETURN(std::unique_ptr<PrivateAdbServer> server, PrivateAdbServer::Start(adb));
+  ::setenv("ANDROID_ADB_SERVER_PORT", std::to_string(server->port()).c_str(), 1);
+  return server;
+}
+
 }  // namespace edgebench::testing

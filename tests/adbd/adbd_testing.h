@@ -98,4 +98,14 @@ class PrivateAdbServer {
   TempDir home_;
 };
 
+// For tests that run programs which start adb clients (`edgebench`): when
+// adb is installed, a private server, with ANDROID_ADB_SERVER_PORT set in
+// this process's environment so the programs it starts use that server and
+// never the default one; nullptr when adb is not installed. Only the port
+// is exported: the server's HOME and TMPDIR stay its own (a TMPDIR here
+// would move every later temporary folder of the test, the sshd fixture's
+// keys included, where other users cannot read). The caller unsets the
+// variable when done.
+Result<std::unique_ptr<PrivateAdbServer>> StartAdbServerForChildren();
+
 }  // namespace edgebench::testing
