@@ -96,7 +96,7 @@ struct CommandSpec {
 
 struct RunSpec {
   int schema = kRunSpecSchema;
-  std::string backend = "native";  // "native" or "command"
+  std::string backend = "native";  // "native", "llamacpp" (in process) or "command"
   std::string model;
   bool use_mmap = false;
   bool check_memory = true;        // refuse to load a model larger than MemAvailable

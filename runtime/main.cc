@@ -5,7 +5,8 @@
 //   edgebench-rt spec.json        run a spec
 //   edgebench-rt - < spec.json    the same, from stdin
 //   edgebench-rt --hello          print the hello event (device probe) and exit
-//   edgebench-rt --version
+//   edgebench-rt --version        this build and its engines
+//   edgebench-rt --licenses       third-party notices (llama.cpp's MIT licence)
 //
 // Exit codes: 0 every run measured, 1 a run or the whole spec failed (the
 // stream says why), 2 bad arguments or an invalid spec, 3 interrupted by
@@ -108,7 +109,8 @@ void Usage(std::FILE* to) {
   std::fputs(
       "usage: edgebench-rt [SPEC.json | -]   run a spec (stdin when - or absent)\n"
       "       edgebench-rt --hello           print the hello event and exit\n"
-      "       edgebench-rt --version\n"
+      "       edgebench-rt --version           this build and the engines it links\n"
+      "       edgebench-rt --licenses          notices of the third-party code inside\n"
       "Events go to stdout as JSON Lines; see protocol/events.h.\n",
       to);
 }
@@ -131,6 +133,11 @@ int main(int argc, char** argv) {
                   static_cast<int>(b.git_commit.size()), b.git_commit.data(),
                   static_cast<int>(b.build_type.size()), b.build_type.data(),
                   static_cast<int>(b.arch.size()), b.arch.data());
+      std::printf("%s", runtime::EnginesSummary().c_str());
+      return 0;
+    }
+    if (a == "--licenses") {
+      std::printf("%s", runtime::ThirdPartyNotices().c_str());
       return 0;
     }
     if (a == "--hello") {

@@ -14,11 +14,13 @@
 #include <thread>
 
 #include "backends/command/command_runner.h"
-#include "backends/native/kernels/cpu_features.h"
-#include "backends/native/kernels/kernels.h"
 #include "backends/native/native_backend.h"
-#include "backends/native/sampler/sampler.h"
+#include "backends/sampler/sampler.h"
 #include "base/build_info.h"
+#include "base/cpu_features.h"
+#ifdef EDGEBENCH_WITH_LLAMACPP
+#include "backends/llamacpp/llamacpp_backend.h"
+#endif
 #include "protocol/events.h"
 #include "protocol/rep_metrics.h"
 #include "runtime/telemetry/telemetry.h"
@@ -34,13 +36,35 @@ namespace {
 
 // The engines the runtime links, by name: an explicit table, not static
 // self-registration (which static linking silently drops).
+// The first is the default engine, whose kernels the hello event names as
+// the build's `kernel_isa`.
 struct BackendEntry {
   const char* name;
   std::unique_ptr<backends::Backend> (*make)();
+  backends::EngineBuild (*build)();
 };
 constexpr BackendEntry kBackends[] = {
-    {"native", &native::NewNativeBackend},
+    {"native", &native::NewNativeBackend, &native::NativeBuild},
+#ifdef EDGEBENCH_WITH_LLAMACPP
+    {"llamacpp", &llamacpp::NewLlamaCppBackend, &llamacpp::LlamaCppBuild},
+#endif
 };
+
+const BackendEntry* FindBackend(std::string_view name) {
+  for (const BackendEntry& b : kBackends)
+    if (name == b.name) return &b;
+  return nullptr;
+}
+
+// A backend the spec names that this build does not link.
+Status MissingBackend(std::string_view name) {
+  if (name == "llamacpp")
+    return UnimplementedError(
+        "this edgebench-rt was built without llama.cpp (EDGEBENCH_LLAMACPP=OFF), so it has no "
+        "llamacpp backend: scripts/setup.sh fetches and builds llama.cpp (scripts/llamacpp.sh) "
+        "and links it");
+  return InvalidArgumentError("this edgebench-rt has no backend \"" + std::string(name) + "\"");
+}
 
 std::string ReadFirstLineWith(const std::string& path, const std::string& key) {
   std::ifstream f(path);
@@ -140,7 +164,7 @@ class Executor {
     return DrainAndWrite();
   }
   Status FatalLoadChecks();
-  Status RunNative(const RunConfig& run);
+  Status RunInProcess(const RunConfig& run);
   Status RunExternal(const RunConfig& run);
   // Cooldown (unless `wait` is false), flush the gap's samples, write
   // rep_start. `opening` gets the sample that opens the repetition.
@@ -232,7 +256,7 @@ void Executor::FinishRep(const RunConfig& run, int rep, protocol::RepTiming timi
   ++reps_done_;
 }
 
-Status Executor::RunNative(const RunConfig& run) {
+Status Executor::RunInProcess(const RunConfig& run) {
   ASSIGN_OR_RETURN(std::vector<int> cpus, ResolveCpus(run));
   backends::ContextOptions co;
   co.n_threads = run.threads;
@@ -250,8 +274,8 @@ Status Executor::RunNative(const RunConfig& run) {
   const int needed = run.n_depth + std::max(prompt_len, 1) + run.n_gen;
   co.n_ctx = run.n_ctx > 0 ? run.n_ctx : std::max(needed, 16);
   RETURN_IF_ERROR(backend_->CreateContext(co));
-  ASSIGN_OR_RETURN(native::Sampler sampler,
-                   native::Sampler::Create({.temperature = run.sampler.temperature,
+  ASSIGN_OR_RETURN(backends::Sampler sampler,
+                   backends::Sampler::Create({.temperature = run.sampler.temperature,
                                             .top_k = run.sampler.top_k,
                                             .top_p = run.sampler.top_p,
                                             .min_p = run.sampler.min_p,
@@ -458,9 +482,11 @@ int Executor::Run() {
     if (ts.baseline_ms > 0) baseline_w_ = tel_->MeasureIdlePowerW(ts.baseline_ms);
   }
 
-  if (spec_.backend == "native") {
-    for (const BackendEntry& b : kBackends)
-      if (spec_.backend == b.name) backend_ = b.make();
+  const bool in_process = spec_.backend != "command";
+  if (in_process) {
+    const BackendEntry* entry = FindBackend(spec_.backend);
+    if (!entry) return fatal(MissingBackend(spec_.backend));
+    backend_ = entry->make();
     if (Status s = FatalLoadChecks(); !s.ok()) return fatal(s);
     const int64_t t0 = MonotonicNs();
     auto info = backend_->Load({.model_path = spec_.model, .use_mmap = spec_.use_mmap});
@@ -495,7 +521,7 @@ int Executor::Run() {
   int failed_runs = 0;
   for (const RunConfig& run : spec_.runs) {
     if (Cancelled()) return fatal(CancelStatus(cancel_));
-    const Status s = spec_.backend == "native" ? RunNative(run) : RunExternal(run);
+    const Status s = in_process ? RunInProcess(run) : RunExternal(run);
     if (s.ok()) continue;
     if (s.code() == StatusCode::kCancelled ||
         (cancel_.requested && s.code() == StatusCode::kDeadlineExceeded))
@@ -529,12 +555,23 @@ json HelloJson(const protocol::TelemetrySpec& ts, const Telemetry* tel) {
                   {"sanitizers", std::string(b.sanitizers)},
                   {"asserts", b.asserts}}},
                 {"cpu",
-                 {{"features", native::kernels::CpuFeaturesString(
-                                   native::kernels::GetCpuFeatures())},
-                  {"kernel_isa",
-                   std::string(native::kernels::IsaName(native::kernels::BestKernels().isa))}}},
-                {"backends", {"native", "command"}},
+                 {{"features", CpuFeaturesString(GetCpuFeatures())},
+                  {"kernel_isa", kBackends[0].build().isa}}},
                 {"device", DeviceFacts(ts.proc_root)}};
+  // Every engine this binary can run, with what it is: the llama.cpp
+  // commit and the CPU features ggml was built for, our kernels' variant.
+  json names = json::array(), engines = json::object();
+  for (const BackendEntry& b : kBackends) {
+    const backends::EngineBuild e = b.build();
+    names.push_back(b.name);
+    json one = {{"isa", e.isa}};
+    if (!e.version.empty()) one["version"] = e.version;
+    if (!e.flags.empty()) one["flags"] = e.flags;
+    engines[b.name] = one;
+  }
+  names.push_back("command");
+  hello["backends"] = names;
+  hello["engines"] = engines;
   hello["telemetry"] = tel ? tel->Describe() : json(nullptr);
   return hello;
 }
@@ -546,6 +583,28 @@ json HelloEvent(const protocol::TelemetrySpec& ts) {
   if (ts.enabled)
     if (auto t = Telemetry::Create(ts); t.ok()) tel = std::move(*t);
   return HelloJson(ts, tel.get());
+}
+
+std::string EnginesSummary() {
+  std::string s;
+  for (const BackendEntry& b : kBackends) {
+    const backends::EngineBuild e = b.build();
+    s += std::string("engine ") + b.name + ": ";
+    s += e.version.empty() ? e.isa : e.version + " (" + e.isa + ")";
+    s += "\n";
+  }
+  return s;
+}
+
+std::string ThirdPartyNotices() {
+  std::string s;
+  for (const BackendEntry& b : kBackends) {
+    const backends::EngineBuild e = b.build();
+    if (e.license.empty()) continue;
+    s += std::string("== ") + b.name + (e.version.empty() ? "" : " (" + e.version + ")") +
+         "\n" + std::string(e.license) + "\n";
+  }
+  return s;
 }
 
 int ExecuteSpec(const RunSpec& spec, EventWriter& out, CancelFlag& cancel) {

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <atomic>
+#include <string>
 
 #include "protocol/run_spec.h"
 #include "runtime/event_writer.h"
@@ -49,5 +50,13 @@ int ExecuteSpec(const protocol::RunSpec& spec, EventWriter& out, CancelFlag& can
 // The hello event alone (device facts, build, CPU features, telemetry
 // sources), for probing a device.
 nlohmann::json HelloEvent(const protocol::TelemetrySpec& telemetry);
+
+// One line per engine this binary links: "engine native: avx512_vnni\n",
+// "engine llamacpp: <llama.cpp commit> (avx2 fma ...)\n".
+std::string EnginesSummary();
+
+// The licence notices of the third-party engines linked in, each under a
+// heading naming it; "" when there are none.
+std::string ThirdPartyNotices();
 
 }  // namespace edgebench::runtime

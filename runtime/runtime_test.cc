@@ -59,8 +59,9 @@ ProgramResult RunSpec(const json& spec) {
   return testing::RunProgram({Runtime(), "-"}, spec.dump());
 }
 
-json BaseSpec() {
+json BaseSpec(const std::string& backend = "native") {
   return {{"schema", 1},
+          {"backend", backend},
           {"model", TinyModel()},
           {"threads", 2},
           {"n_prompt", 32},
@@ -171,8 +172,12 @@ std::vector<json> CheckStream(const std::vector<json>& ev, const json& spec,
   return rep_ends;
 }
 
-TEST(Runtime, GoldenStreamForTinyModel) {
-  const json spec = BaseSpec();
+// The in-process engines run through the same tests: one clock, one
+// event order, the same metric definitions and failure handling.
+class RuntimeEngines : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RuntimeEngines, GoldenStreamForTinyModel) {
+  const json spec = BaseSpec(GetParam());
   ProgramResult r = RunSpec(spec);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   const std::vector<json> ev = ParseStream(r.out);
@@ -203,8 +208,8 @@ TEST(Runtime, GoldenStreamForTinyModel) {
   EXPECT_EQ(ev.back()["reps"], 3);
 }
 
-TEST(Runtime, SeveralRunsShareOneLoad) {
-  json spec = BaseSpec();
+TEST_P(RuntimeEngines, SeveralRunsShareOneLoad) {
+  json spec = BaseSpec(GetParam());
   spec["warmup"] = 0;
   spec["repetitions"] = 1;
   spec["runs"] = json::array({{{"run_id", "a"}, {"threads", 1}},
@@ -252,8 +257,8 @@ json TheError(const std::vector<json>& ev) {
   return found;
 }
 
-TEST(Runtime, MissingModel) {
-  json spec = BaseSpec();
+TEST_P(RuntimeEngines, MissingModel) {
+  json spec = BaseSpec(GetParam());
   spec["model"] = "/nonexistent/model.gguf";
   ProgramResult r = RunSpec(spec);
   EXPECT_EQ(r.exit_code, 1);
@@ -265,12 +270,12 @@ TEST(Runtime, MissingModel) {
   EXPECT_EQ(ev.back()["status"], "failed");
 }
 
-TEST(Runtime, CorruptModel) {
+TEST_P(RuntimeEngines, CorruptModel) {
   TempDir dir;
   const std::string bad = dir.File("bad.gguf");
   std::string bytes = testing::ReadFile(TinyModel()).substr(0, 5000);  // truncated
   testing::WriteFile(bad, bytes);
-  json spec = BaseSpec();
+  json spec = BaseSpec(GetParam());
   spec["model"] = bad;
   ProgramResult r = RunSpec(spec);
   EXPECT_EQ(r.exit_code, 1);
@@ -296,8 +301,8 @@ TEST(Runtime, NotEnoughMemoryIsCheckedBeforeLoading) {
   for (const json& x : ev) EXPECT_NE(x["ev"], "load");  // refused before loading
 }
 
-TEST(Runtime, ContextOverflowFailsThatRunOnly) {
-  json spec = BaseSpec();
+TEST_P(RuntimeEngines, ContextOverflowFailsThatRunOnly) {
+  json spec = BaseSpec(GetParam());
   spec["warmup"] = 0;
   spec["repetitions"] = 1;
   spec["runs"] = json::array({{{"run_id", "small"}, {"n_ctx", 20}},  // 32 + 16 > 20
@@ -366,17 +371,17 @@ size_t Count(const std::string& s, const std::string& what) {
   return n;
 }
 
-json LongSpec() {
-  json spec = BaseSpec();
+json LongSpec(const std::string& backend) {
+  json spec = BaseSpec(backend);
   spec["warmup"] = 0;
   spec["repetitions"] = 1000;
   spec["n_gen"] = 64;
   return spec;
 }
 
-TEST(Runtime, SigtermStopsCleanlyAfterFinishedRepetitions) {
+TEST_P(RuntimeEngines, SigtermStopsCleanlyAfterFinishedRepetitions) {
   TempDir dir;
-  Child c = StartLong(LongSpec(), dir.File("spec.json"));
+  Child c = StartLong(LongSpec(GetParam()), dir.File("spec.json"));
   std::string out = ReadUntil(c.out_fd, [](const std::string& s) {
     return Count(s, "\"ev\":\"rep_end\"") >= 3 && Count(s, "\"ev\":\"rep_start\"") > 3;
   });
@@ -397,9 +402,9 @@ TEST(Runtime, SigtermStopsCleanlyAfterFinishedRepetitions) {
   EXPECT_GE(Events(ev, "rep_end").size(), 3u);
 }
 
-TEST(Runtime, SigkillMidDecodeLeavesEveryFinishedRepetitionWhole) {
+TEST_P(RuntimeEngines, SigkillMidDecodeLeavesEveryFinishedRepetitionWhole) {
   TempDir dir;
-  Child c = StartLong(LongSpec(), dir.File("spec.json"));
+  Child c = StartLong(LongSpec(GetParam()), dir.File("spec.json"));
   // Kill right after a rep_start: mid-prefill or mid-decode of the next.
   std::string out = ReadUntil(c.out_fd, [](const std::string& s) {
     return Count(s, "\"ev\":\"rep_end\"") >= 2 && Count(s, "\"ev\":\"rep_start\"") == 3;
@@ -418,13 +423,13 @@ TEST(Runtime, SigkillMidDecodeLeavesEveryFinishedRepetitionWhole) {
   // structural check.
   while (!ev.empty() && ev.back()["ev"] != "rep_end") ev.pop_back();
   ev.push_back({{"ev", "done"}, {"t_ns", ev.back()["t_ns"]}});
-  const std::vector<json> reps = CheckStream(ev, LongSpec());
+  const std::vector<json> reps = CheckStream(ev, LongSpec(GetParam()));
   EXPECT_EQ(reps.size(), 2u);
 }
 
-TEST(Runtime, ACrashStillEndsTheStreamWithAnError) {
+TEST_P(RuntimeEngines, ACrashStillEndsTheStreamWithAnError) {
   TempDir dir;
-  Child c = StartLong(LongSpec(), dir.File("spec.json"));
+  Child c = StartLong(LongSpec(GetParam()), dir.File("spec.json"));
   std::string out = ReadUntil(c.out_fd, [](const std::string& s) {
     return Count(s, "\"ev\":\"rep_end\"") >= 1;
   });
@@ -459,6 +464,66 @@ void CheckAarch64(const char* cpu, const char* want_isa) {
 
 TEST(RuntimeAarch64, UnderQemuWithDotprod) { CheckAarch64("max", "neon_dotprod"); }
 TEST(RuntimeAarch64, UnderQemuCortexA53WithoutDotprod) { CheckAarch64("cortex-a53", "neon"); }
+
+#ifdef EDGEBENCH_AARCH64_WITH_LLAMACPP
+TEST(RuntimeAarch64, LlamaCppUnderQemu) {
+  json spec = BaseSpec("llamacpp");
+  spec["repetitions"] = 1;
+  spec["n_gen"] = 8;
+  ProgramResult r = testing::RunProgram({EDGEBENCH_QEMU, "-cpu", "max", EDGEBENCH_AARCH64_RT, "-"},
+                                        spec.dump());
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const std::vector<json> ev = ParseStream(r.out);
+  EXPECT_EQ(CheckStream(ev, spec, 1e-12).size(), 2u);
+  EXPECT_NE(ev.front()["engines"]["llamacpp"]["isa"].get<std::string>().find("dotprod"),
+            std::string::npos)
+      << ev.front()["engines"];
+}
+
+// llama.cpp's aarch64 build needs dotprod: a Cortex-A53 gets an error that
+// says so, not a SIGILL.
+TEST(RuntimeAarch64, LlamaCppOnACpuWithoutDotprodIsAnError) {
+  json spec = BaseSpec("llamacpp");
+  spec["repetitions"] = 1;
+  ProgramResult r = testing::RunProgram(
+      {EDGEBENCH_QEMU, "-cpu", "cortex-a53", EDGEBENCH_AARCH64_RT, "-"}, spec.dump());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const json e = TheError(ParseStream(r.out));
+  EXPECT_EQ(e["code"], "failed_precondition");
+  EXPECT_NE(e["message"].get<std::string>().find("dotprod"), std::string::npos) << e;
+}
+#endif
+#endif
+
+#ifdef EDGEBENCH_WITH_LLAMACPP
+TEST(Runtime, HelloNamesTheLlamaCppBuild) {
+  ProgramResult r = testing::RunProgram({Runtime(), "--hello"});
+  ASSERT_EQ(r.exit_code, 0);
+  const json hello = json::parse(r.out);
+  EXPECT_EQ(hello["backends"], json({"native", "llamacpp", "command"}));
+  const json& l = hello["engines"]["llamacpp"];
+  EXPECT_EQ(l["version"].get<std::string>().size(), 40u) << l;
+  EXPECT_NE(l["flags"].get<std::string>().find("GGML_OPENMP=OFF"), std::string::npos) << l;
+  EXPECT_FALSE(hello["engines"]["native"]["isa"].get<std::string>().empty());
+  EXPECT_EQ(hello["cpu"]["kernel_isa"], hello["engines"]["native"]["isa"]);
+  r = testing::RunProgram({Runtime(), "--licenses"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("MIT License"), std::string::npos) << r.out.substr(0, 200);
+  EXPECT_NE(r.out.find(l["version"].get<std::string>()), std::string::npos);
+  r = testing::RunProgram({Runtime(), "--version"});
+  EXPECT_NE(r.out.find("engine llamacpp: " + l["version"].get<std::string>()), std::string::npos)
+      << r.out;
+}
+#else
+TEST(Runtime, WithoutLlamaCppTheBackendIsAnErrorThatSaysHowToGetIt) {
+  ProgramResult r = RunSpec(BaseSpec("llamacpp"));
+  EXPECT_EQ(r.exit_code, 1);
+  const json e = TheError(ParseStream(r.out));
+  EXPECT_EQ(e["code"], "unimplemented");
+  EXPECT_NE(e["message"].get<std::string>().find("scripts/setup.sh"), std::string::npos) << e;
+  const json hello = json::parse(testing::RunProgram({Runtime(), "--hello"}).out);
+  EXPECT_EQ(hello["backends"], json({"native", "command"}));
+}
 #endif
 
 // The command backend, with real llama.cpp outputs (backends/command/
@@ -539,6 +604,14 @@ TEST(Runtime, HelloAndVersion) {
   EXPECT_EQ(r.out.rfind("edgebench-rt ", 0), 0u);
   EXPECT_EQ(testing::RunProgram({Runtime(), "--frobnicate"}).exit_code, 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, RuntimeEngines,
+#ifdef EDGEBENCH_WITH_LLAMACPP
+                         ::testing::Values("native", "llamacpp"),
+#else
+                         ::testing::Values("native"),
+#endif
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace edgebench::runtime

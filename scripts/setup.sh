@@ -6,6 +6,9 @@
 #   EDGEBENCH_BUILD_DIR=dir     build somewhere else
 #   EDGEBENCH_CMAKE_ARGS="..."  extra arguments for cmake
 #   EDGEBENCH_SKIP_BUILD=1      install packages only
+#   EDGEBENCH_LLAMACPP=OFF      build without llama.cpp (no llamacpp backend);
+#                               by default scripts/llamacpp.sh fetches and
+#                               builds it once into ~/.cache/edgebench
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,8 +67,20 @@ fi
 
 [[ "${EDGEBENCH_SKIP_BUILD:-0}" == 1 ]] && exit 0
 
+# llama.cpp for the llamacpp backend: its source from the npm registry, built
+# outside the repository and reused while its commit and flags stay the same.
+llamacpp_args=(-DEDGEBENCH_LLAMACPP=OFF)
+if [[ "${EDGEBENCH_LLAMACPP:-ON}" != OFF ]]; then
+  host_root=$(scripts/llamacpp.sh host)
+  llamacpp_args=(-DEDGEBENCH_LLAMACPP=ON "-DEDGEBENCH_LLAMACPP_ROOT=$host_root")
+  if command -v aarch64-linux-gnu-g++ >/dev/null; then
+    aarch64_root=$(scripts/llamacpp.sh aarch64)
+    llamacpp_args+=("-DEDGEBENCH_LLAMACPP_AARCH64_ROOT=$aarch64_root")
+  fi
+fi
+
 build_dir=${EDGEBENCH_BUILD_DIR:-build}
 # shellcheck disable=SC2086  # EDGEBENCH_CMAKE_ARGS is a list of arguments
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${llamacpp_args[@]}" \
   ${EDGEBENCH_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build_dir"

@@ -4,8 +4,10 @@
 #
 #   1. build/       Release, -Werror: every test (ctest)
 #                   (with the aarch64 tree, whose tests run under qemu)
-#   2. build-asan/  ASan + UBSan, -Werror: the unit tests, host only
-#                   (EDGEBENCH_TEST_SANITIZE=0 skips this step)
+#   2. build-asan/  ASan + UBSan, -Werror: the unit tests, host only, and
+#                   without llama.cpp: the build that has no llamacpp
+#                   backend is tested here (EDGEBENCH_TEST_SANITIZE=0 skips
+#                   this step)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -22,7 +24,7 @@ if [[ "${EDGEBENCH_TEST_SANITIZE:-1}" == 1 ]]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
     -DEDGEBENCH_WERROR=ON -DEDGEBENCH_SANITIZE=address,undefined \
-    -DEDGEBENCH_BUILD_BENCHMARKS=OFF -DEDGEBENCH_AARCH64=OFF >/dev/null
+    -DEDGEBENCH_BUILD_BENCHMARKS=OFF -DEDGEBENCH_AARCH64=OFF -DEDGEBENCH_LLAMACPP=OFF >/dev/null
   cmake --build build-asan
   echo "== tests under ASan/UBSan (build-asan/)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -46,6 +46,15 @@ struct ModelInfo {
   std::string isa;           // kernel variant in use: "avx512", "neon_dotprod"
 };
 
+// What an engine linked into the runtime is, for the hello event: the
+// runtime lists every engine of its factory table with these facts.
+struct EngineBuild {
+  std::string version;  // the engine's own version or commit; "" for ours
+  std::string isa;      // kernels or CPU features in use on this CPU
+  std::string flags;    // how it was built, when that is not the runtime's
+  std::string_view license;  // third-party notice shipped in the binary; "" for ours
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;

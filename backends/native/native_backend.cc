@@ -79,4 +79,8 @@ std::unique_ptr<backends::Backend> NewNativeBackend() {
   return std::make_unique<NativeBackend>();
 }
 
+backends::EngineBuild NativeBuild() {
+  return {.isa = std::string(kernels::IsaName(kernels::BestKernels().isa))};
+}
+
 }  // namespace edgebench::native

@@ -11,4 +11,7 @@ namespace edgebench::native {
 
 std::unique_ptr<backends::Backend> NewNativeBackend();
 
+// isa: the kernel variant chosen for this CPU ("avx512_vnni", "neon_dotprod").
+backends::EngineBuild NativeBuild();
+
 }  // namespace edgebench::native

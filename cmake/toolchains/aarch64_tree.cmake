@@ -30,6 +30,14 @@ elseif(EDGEBENCH_AARCH64)
             "qemu-aarch64-static (scripts/setup.sh installs them)")
   endif()
   set(EDGEBENCH_AARCH64_BINARY_DIR ${CMAKE_BINARY_DIR}/aarch64)
+  # llama.cpp in the aarch64 runtime needs its own aarch64 build.
+  set(_eb_aarch64_llamacpp OFF)
+  if(EDGEBENCH_LLAMACPP AND EDGEBENCH_LLAMACPP_AARCH64_ROOT)
+    set(_eb_aarch64_llamacpp ON)
+  elseif(EDGEBENCH_LLAMACPP)
+    message(STATUS "aarch64: no EDGEBENCH_LLAMACPP_AARCH64_ROOT; its runtime has no llamacpp backend")
+  endif()
+  set(EDGEBENCH_AARCH64_LLAMACPP ${_eb_aarch64_llamacpp})
   include(ExternalProject)
   ExternalProject_Add(edgebench_aarch64
     SOURCE_DIR ${CMAKE_SOURCE_DIR}
@@ -44,6 +52,8 @@ elseif(EDGEBENCH_AARCH64)
       # No arm64 libbenchmark on the host; the device benchmarks come later.
       -DEDGEBENCH_BUILD_BENCHMARKS=OFF
       -DEDGEBENCH_WERROR=${EDGEBENCH_WERROR}
+      -DEDGEBENCH_LLAMACPP=${_eb_aarch64_llamacpp}
+      -DEDGEBENCH_LLAMACPP_ROOT=${EDGEBENCH_LLAMACPP_AARCH64_ROOT}
     BUILD_ALWAYS ON
     INSTALL_COMMAND ""
     TEST_COMMAND "")

@@ -396,7 +396,7 @@ void AddSweepCommand(CLI::App& app, Action* action) {
   run->add_option("-c,--ctx", f.n_ctx, "Context size, 0: fit (list)")->delimiter(',');
   run->add_option("--cpus", f.cpus, "CPU affinity: big, little or 0,2,4-7 (repeat for a list)");
   run->add_option("--kv-type", f.kv_type, "KV cache type f16|f32 (list)")->delimiter(',');
-  run->add_option("--backend", f.backends, "native|command (list)")->delimiter(',');
+  run->add_option("--backend", f.backends, "native|llamacpp|command (list)")->delimiter(',');
   run->add_option("-r,--repetitions", f.repetitions, "Measured repetitions")
       ->capture_default_str();
   run->add_option("--warmup", f.warmup, "Warmup repetitions (not counted)")

@@ -18,6 +18,15 @@ using protocol::JsonObject;
 
 namespace {
 
+// The engines a run may name: in the runtime (native, llamacpp) or a child
+// process (command). Whether a runtime links llamacpp is its own to say.
+constexpr std::string_view kBackendNames[] = {"native", "llamacpp", "command"};
+constexpr const char* kBackendChoices = "one of \"native\", \"llamacpp\", \"command\"";
+bool IsBackend(std::string_view b) {
+  return std::find(std::begin(kBackendNames), std::end(kBackendNames), b) !=
+         std::end(kBackendNames);
+}
+
 using internal::IntAxis;
 using internal::kIntAxes;
 using internal::kStringAxes;
@@ -359,8 +368,8 @@ Result<SweepSpec> ParseSweepSpec(const json& j, const std::string& base_dir) {
     spec.backends.clear();
     for (size_t i = 0; i < b->size(); ++i) {
       const json& v = (*b)[i];
-      if (!v.is_string() || (v != "native" && v != "command"))
-        return TypeError(Item("/backends", i), "one of \"native\", \"command\"", v);
+      if (!v.is_string() || !IsBackend(v.get<std::string>()))
+        return TypeError(Item("/backends", i), kBackendChoices, v);
       for (size_t k = 0; k < spec.backends.size(); ++k)
         if (spec.backends[k] == v.get<std::string>())
           return InvalidArgumentError(Item("/backends", i) + ": duplicate value " +
@@ -519,8 +528,7 @@ Result<SweepSpec> SweepFromRunFlags(const RunFlags& f) {
     for (size_t i = 0; i < f.backends.size(); ++i) {
       const std::string& b = f.backends[i];
       const std::string what = "--backend value " + std::to_string(i + 1);
-      if (b != "native" && b != "command")
-        return TypeError(what, "one of \"native\", \"command\"", json(b));
+      if (!IsBackend(b)) return TypeError(what, kBackendChoices, json(b));
       if (std::find(spec.backends.begin(), spec.backends.end(), b) != spec.backends.end())
         return InvalidArgumentError(what + ": duplicate value \"" + b + "\"");
       spec.backends.push_back(b);

@@ -10,7 +10,7 @@
 //     "devices": ["pixel", "pi5"],           // names from devices.json, or adb serials
 //     "models": ["../../models/tinyllama-q4_0.gguf",          // relative to this file
 //                {"path": "/srv/models/qwen-q8_0.gguf", "label": "qwen-q8"}],
-//     "backends": ["native"],                // default ["native"]; or "command"
+//     "backends": ["native"],                // default ["native"]; "llamacpp", "command"
 //     "axes": {"threads": [1, 2, 4], "n_prompt": [128, 512], "n_gen": [128],
 //              "n_depth": [0, 1024]},        // absent axes take one default value
 //     "repetitions": 5, "warmup": 1,
@@ -33,7 +33,8 @@
 //   models        non-empty list; each a path or {"path", "label"}. A relative path
 //                 is relative to the sweep file's folder. The label (default: the
 //                 file name) names the model in config keys and rules; unique.
-//   backends      list of "native" / "command"; default ["native"]. "command" needs
+//   backends      list of "native" / "llamacpp" / "command"; default ["native"]
+//                 (llamacpp: llama.cpp linked into the runtime). "command" needs
 //                 a "command" object (as in the run spec: argv, parser).
 //   axes          object of lists, one per axis (kAxisNames). An absent axis has one
 //                 value, the run spec's default; a present one is a non-empty list of

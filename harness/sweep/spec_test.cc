@@ -179,7 +179,7 @@ TEST(SweepSpec, MalformedSpecsGiveOneErrorNamingThePointer) {
       {With(R"("name": 3)"), "/name: expected a string, got 3"},
       {With(R"("repetition": 5)"), "/repetition: unknown field"},
       {With(R"("backends": ["native", "gpu"])"),
-       "/backends/1: expected one of \"native\", \"command\", got \"gpu\""},
+       "/backends/1: expected one of \"native\", \"llamacpp\", \"command\", got \"gpu\""},
       {With(R"("backends": [])"), "/backends: expected a non-empty list, got []"},
       {With(R"("backends": ["native", "native"])"),
        "/backends/1: duplicate value \"native\", also at /backends/0"},
@@ -489,7 +489,7 @@ TEST(RunFlags, ErrorsNameTheFlag) {
     RunFlags f = base();
     f.backends = {"gpu"};
     cases.push_back(
-        {f, "--backend value 1: expected one of \"native\", \"command\", got \"gpu\""});
+        {f, "--backend value 1: expected one of \"native\", \"llamacpp\", \"command\", got \"gpu\""});
   }
   {
     RunFlags f = base();

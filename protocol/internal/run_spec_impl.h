@@ -154,9 +154,9 @@ inline Result<RunSpec> ParseRunSpec(const nlohmann::json& j) {
     return InvalidArgumentError("/schema: this runtime reads schema " +
                                 std::to_string(kRunSpecSchema) + ", got " +
                                 std::to_string(spec.schema));
-  RETURN_IF_ERROR(top.Enum("backend", &spec.backend, {"native", "command"}));
+  RETURN_IF_ERROR(top.Enum("backend", &spec.backend, {"native", "llamacpp", "command"}));
   RETURN_IF_ERROR(top.String("model", &spec.model));
-  if (spec.backend == "native" && spec.model.empty())
+  if (spec.backend != "command" && spec.model.empty())
     return InvalidArgumentError("/model: required field is missing");
   RETURN_IF_ERROR(top.Bool("use_mmap", &spec.use_mmap));
   RETURN_IF_ERROR(top.Bool("check_memory", &spec.check_memory));

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <vector>
 
-#include "backends/native/kernels/cpu_features.h"
+#include "base/cpu_features.h"
 #include "backends/native/kernels/internal/tables.h"
 
 namespace edgebench::native::kernels {

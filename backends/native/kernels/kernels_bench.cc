@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "backends/native/gguf/ggml_types.h"
-#include "backends/native/kernels/cpu_features.h"
+#include "base/cpu_features.h"
 #include "backends/native/kernels/internal/tables.h"
 #include "backends/native/kernels/kernels.h"
 #include "backends/native/kernels/matmul.h"

@@ -35,7 +35,7 @@
 
 #include "backends/native/gguf/ggml_types.h"
 #include "backends/native/gguf/quants.h"
-#include "backends/native/kernels/cpu_features.h"
+#include "base/cpu_features.h"
 #include "backends/native/kernels/internal/tables.h"
 
 namespace edgebench::native::kernels {

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "backends/native/gguf/gguf.h"
+#include "backends/native/gguf/model_facts.h"
 #include "backends/native/tokenizer/tokenizer.h"
 
 namespace edgebench::native {
@@ -17,18 +18,6 @@ namespace edgebench::native {
 using gguf::TensorType;
 
 namespace {
-
-// llama.cpp's `llama_ftype` names for general.file_type.
-std::string FileTypeName(int64_t id) {
-  static const std::map<int64_t, const char*> kNames = {
-      {0, "F32"},     {1, "F16"},     {2, "Q4_0"},    {3, "Q4_1"},    {7, "Q8_0"},
-      {8, "Q5_0"},    {9, "Q5_1"},    {10, "Q2_K"},   {11, "Q3_K_S"}, {12, "Q3_K_M"},
-      {13, "Q3_K_L"}, {14, "Q4_K_S"}, {15, "Q4_K_M"}, {16, "Q5_K_S"}, {17, "Q5_K_M"},
-      {18, "Q6_K"},   {32, "BF16"},
-  };
-  auto it = kNames.find(id);
-  return it == kNames.end() ? "" : it->second;
-}
 
 constexpr size_t kArenaAlign = 64;  // a cache line: SIMD loads of a row never split one
 constexpr size_t kHugePage = 2u << 20;
@@ -224,7 +213,7 @@ Status Model::LoadWeights(bool use_mmap) {
       weight_bytes_ += u.info->size_bytes;
 
   if (const gguf::MetaValue* ft = f.Find("general.file_type"))
-    quant_ = FileTypeName(ft->AsInt().value_or(-1));
+    quant_ = gguf::FileTypeName(ft->AsInt().value_or(-1));
   if (quant_.empty()) {
     std::map<std::string, uint64_t> bytes;
     for (const Use& u : uses) bytes[gguf::TypeName(static_cast<uint32_t>(u.info->type))] += u.info->size_bytes;

@@ -9,7 +9,7 @@
 #include "backends/native/gguf/gguf.h"
 #include "backends/native/model/model.h"
 #include "backends/native/model/model_testing.h"
-#include "backends/native/sampler/sampler.h"
+#include "backends/sampler/sampler.h"
 
 namespace edgebench::native {
 namespace {

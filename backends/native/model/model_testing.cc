@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backends/native/sampler/sampler.h"
+#include "backends/sampler/sampler.h"
 #include "backends/native/synth/synth.h"
 #include "backends/native/tokenizer/tokenizer.h"
 #include "tests/testing/testing.h"
@@ -77,12 +77,12 @@ Result<RunResult> RunNative(const std::string& path, std::span<const int32_t> pr
   RETURN_IF_ERROR(ctx->Eval(prompt));
   auto all = ctx->AllLogits();
   r.logits.assign(all.begin(), all.end());
-  int32_t next = Argmax(ctx->Logits());
+  int32_t next = backends::Argmax(ctx->Logits());
   for (int i = 0; i < n_gen; ++i) {
     r.generated.push_back(next);
     if (i + 1 == n_gen) break;
     RETURN_IF_ERROR(ctx->Eval(std::span<const int32_t>(&next, 1)));
-    next = Argmax(ctx->Logits());
+    next = backends::Argmax(ctx->Logits());
   }
   return r;
 }

@@ -1,11 +1,11 @@
-#include "backends/native/sampler/sampler.h"
+#include "backends/sampler/sampler.h"
 
 #include <cmath>
 #include <map>
 
 #include <gtest/gtest.h>
 
-namespace edgebench::native {
+namespace edgebench::backends {
 namespace {
 
 Sampler Make(SamplerOptions o) { return std::move(Sampler::Create(o).value()); }
@@ -93,4 +93,4 @@ TEST(Sampler, RejectsBadOptions) {
 }
 
 }  // namespace
-}  // namespace edgebench::native
+}  // namespace edgebench::backends

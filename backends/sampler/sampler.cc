@@ -1,10 +1,10 @@
-#include "backends/native/sampler/sampler.h"
+#include "backends/sampler/sampler.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-namespace edgebench::native {
+namespace edgebench::backends {
 
 int32_t Argmax(std::span<const float> logits) {
   int32_t best = 0;
@@ -79,4 +79,4 @@ int32_t Sampler::Sample(std::span<const float> logits) {
   return ids_[keep - 1];  // rounding left a sliver
 }
 
-}  // namespace edgebench::native
+}  // namespace edgebench::backends

@@ -1,5 +1,6 @@
-// backends/native/kernels/cpu_features.h — what the CPU this process runs on
-// can execute, as far as the kernels care.
+// base/cpu_features.h — what the CPU this process runs on
+// can execute, as far as the engines care (the native kernels choose their
+// variant by it; the llamacpp backend checks that ggml was built for it).
 //
 // x86: cpuid for the instruction sets plus xgetbv for the OS side (a CPU
 // with AVX-512 under a kernel that does not save ZMM state cannot use it).
@@ -12,7 +13,7 @@
 
 #include <string>
 
-namespace edgebench::native::kernels {
+namespace edgebench {
 
 struct CpuFeatures {
   // x86 (each true only when the OS also enables the register state).
@@ -46,4 +47,4 @@ const CpuFeatures& GetCpuFeatures();
 // "" when none. The runtime reports this in its hello event.
 std::string CpuFeaturesString(const CpuFeatures& features);
 
-}  // namespace edgebench::native::kernels
+}  // namespace edgebench

@@ -1,4 +1,4 @@
-// backends/native/sampler/sampler.h — choosing the next token from logits:
+// backends/sampler/sampler.h — choosing the next token from logits:
 // greedy, or temperature sampling after top-k, top-p and min-p filters,
 // with a seeded generator so runs repeat exactly.
 //
@@ -17,7 +17,7 @@
 #include "base/random.h"
 #include "base/status.h"
 
-namespace edgebench::native {
+namespace edgebench::backends {
 
 struct SamplerOptions {
   float temperature = 0.0f;  // <= 0: greedy
@@ -48,4 +48,4 @@ class Sampler {
 // Index of the largest value, lowest index on ties.
 int32_t Argmax(std::span<const float> logits);
 
-}  // namespace edgebench::native
+}  // namespace edgebench::backends

@@ -1,4 +1,4 @@
-#include "backends/native/kernels/cpu_features.h"
+#include "base/cpu_features.h"
 
 #include <cstdint>
 
@@ -8,7 +8,7 @@
 #include <sys/auxv.h>
 #endif
 
-namespace edgebench::native::kernels {
+namespace edgebench {
 
 namespace {
 
@@ -133,4 +133,4 @@ std::string CpuFeaturesString(const CpuFeatures& f) {
   return out;
 }
 
-}  // namespace edgebench::native::kernels
+}  // namespace edgebench
