@@ -239,8 +239,8 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("cpu_features",
-                              edgebench::native::kernels::CpuFeaturesString(
-                                  edgebench::native::kernels::GetCpuFeatures()));
+                              edgebench::CpuFeaturesString(
+                                  edgebench::GetCpuFeatures()));
   edgebench::native::kernels::RegisterAll();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
