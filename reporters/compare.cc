@@ -1,6 +1,7 @@
 #include "reporters/compare.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -116,25 +117,38 @@ std::string ConfigName(const ReportRow& r) {
 
 CompareResult CompareReports(const ReportData& base, const ReportData& cand,
                              const CompareOptions& o) {
+  assert(o.baseline_backend.empty() == o.candidate_backend.empty());
   CompareResult res;
+  const bool across = !o.baseline_backend.empty();
+  const auto key = [&](const ReportRow& r) {
+    return across ? PairKey(r, "backend") : r.config_key;
+  };
+  const auto wanted = [&](const ReportRow& r, const std::string& backend) {
+    return !across || r.backend == backend;
+  };
   std::map<std::string, const ReportRow*> cand_rows;
-  for (const ReportRow& r : cand.rows) cand_rows[r.config_key] = &r;
+  for (const ReportRow& r : cand.rows)
+    if (wanted(r, o.candidate_backend)) cand_rows[key(r)] = &r;
   std::map<std::string, bool> matched;
   std::vector<std::string> few_names;
   size_t fewest = SIZE_MAX;
+  size_t base_wanted = 0;
   for (const ReportRow& b : base.rows) {
-    auto it = cand_rows.find(b.config_key);
+    if (!wanted(b, o.baseline_backend)) continue;
+    ++base_wanted;
+    auto it = cand_rows.find(key(b));
     if (it == cand_rows.end()) {
       res.only_baseline.push_back(b.config_key);
       continue;
     }
-    matched[b.config_key] = true;
+    matched[key(b)] = true;
     const ReportRow& c = *it->second;
     ConfigComparison cc;
     bool few = false;
     cc.row = b;
     cc.row.values.clear();
     cc.row.itl_ms.clear();
+    if (across) cc.row.backend = o.baseline_backend + "->" + o.candidate_backend;
     for (const Threshold& t : o.thresholds) {
       MetricComparison m;
       m.metric = t.metric;
@@ -194,7 +208,27 @@ CompareResult CompareReports(const ReportData& base, const ReportData& cand,
     res.warnings.push_back(w);
   }
   for (const ReportRow& c : cand.rows)
-    if (!matched.count(c.config_key)) res.only_candidate.push_back(c.config_key);
+    if (wanted(c, o.candidate_backend) && !matched.count(key(c)))
+      res.only_candidate.push_back(c.config_key);
+  if (across) {
+    // Say which side had none of its backend: a misspelt name, or a sweep
+    // without that backend, is the usual cause of "nothing to compare".
+    const auto none_of = [](const char* side, const std::string& backend,
+                            const ReportData& d) {
+      std::vector<std::string> seen;
+      for (const ReportRow& r : d.rows)
+        if (std::find(seen.begin(), seen.end(), r.backend) == seen.end())
+          seen.push_back(r.backend);
+      std::string names;
+      for (const std::string& n : seen) names += (names.empty() ? "" : ", ") + n;
+      return std::string(side) + " has no row with backend \"" + backend + "\" (backends: " +
+             (names.empty() ? std::string("none") : names) + ")";
+    };
+    if (base_wanted == 0)
+      res.warnings.push_back(none_of("the baseline", o.baseline_backend, base));
+    if (cand_rows.empty())
+      res.warnings.push_back(none_of("the candidate", o.candidate_backend, cand));
+  }
   if (res.pairs.empty())
     res.warnings.push_back("no configuration is in both the baseline and the candidate");
   return res;

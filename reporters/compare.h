@@ -37,6 +37,13 @@ struct CompareOptions {
   uint64_t seed = 1;
   int resamples = 1000;
   size_t min_reps = 5;  // fewer on a side: a warning
+  // Pairing across backends ("native vs llamacpp in the same sweep"): when
+  // set, baseline rows of `baseline_backend` pair with candidate rows of
+  // `candidate_backend` by PairKey(row, "backend"), and rows of other
+  // backends are left out. Empty: rows pair by their configuration key,
+  // backend included (native with native, llamacpp with llamacpp).
+  // REQUIRES: both set or both empty.
+  std::string baseline_backend, candidate_backend;
 };
 
 enum class Verdict { kSame, kRegression, kImprovement, kNotMeasured };
@@ -53,7 +60,9 @@ struct MetricComparison {
 };
 
 struct ConfigComparison {
-  ReportRow row;  // the baseline's identity (device, model, axes)
+  // The baseline's identity (device, model, axes); paired across backends,
+  // its backend reads "BASELINE->CANDIDATE" ("llamacpp->native").
+  ReportRow row;
   std::vector<MetricComparison> metrics;
 };
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/metrics.h"
+#include "reporters/side_by_side.h"
 #include "reporters/svg.h"
 
 namespace edgebench::reporters {
@@ -756,6 +757,7 @@ std::string RenderHtml(const ReportData& data, const HtmlOptions& options) {
   out += "</style></head>\n<body><main>\n";
   Header(out, data, options);
   SummaryTable(out, data);
+  if (options.side_by_side != nullptr) out += RenderSideBySideHtmlSection(*options.side_by_side);
   Charts(out, data);
   SweepsTable(out, data);
   out += "<footer>edgebench · a self-contained page: no scripts, nothing loaded from the "

@@ -3,7 +3,8 @@
 // badges) and eight inline SVG charts (decode and prefill throughput, TTFT
 // against prompt length, decode throughput against context depth, energy
 // per token, peak memory, inter-token latency distribution, and the
-// telemetry timeline).
+// telemetry timeline), and, when asked, a side-by-side table of backends
+// (side_by_side.h) after the summary.
 //
 // The page loads nothing and runs nothing: no scripts, no external fonts or
 // images, and a Content-Security-Policy that forbids both, so it can be
@@ -21,9 +22,13 @@
 
 namespace edgebench::reporters {
 
+struct SideBySide;
+
 struct HtmlOptions {
   std::string title = "edgebench report";
   std::string generated_at;  // ISO 8601 time, shown in the header; may be empty
+  // Shown after the summary when set; must outlive the RenderHtml call.
+  const SideBySide* side_by_side = nullptr;
 };
 
 // The data-chart names of the page's charts, in page order.

@@ -165,7 +165,46 @@ void MergeIdentity(ReportRow* row, const ReportRow& next) {
   num(&row->n_ctx, next.n_ctx);
 }
 
+// `key` without its "field=value" item. Items are separated by spaces;
+// values with spaces or quotes are quoted with backslash escapes
+// (harness/sweep/product.cc), so a space inside quotes does not split.
+std::string KeyWithoutItem(const std::string& key, std::string_view field) {
+  std::string out;
+  size_t i = 0;
+  while (i < key.size()) {
+    size_t end = i;
+    bool quoted = false;
+    for (; end < key.size(); ++end) {
+      const char c = key[end];
+      if (quoted && c == '\\') {
+        ++end;  // the escaped character
+      } else if (c == '"') {
+        quoted = !quoted;
+      } else if (c == ' ' && !quoted) {
+        break;
+      }
+    }
+    end = std::min(end, key.size());
+    const std::string_view item(key.data() + i, end - i);
+    const bool drop = item.size() > field.size() && item.substr(0, field.size()) == field &&
+                      item[field.size()] == '=';
+    if (!drop && !item.empty()) {
+      if (!out.empty()) out += ' ';
+      out += item;
+    }
+    i = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string PairKey(const ReportRow& row, std::string_view field) {
+  std::vector<std::string> others;
+  for (const std::string& f : GroupFields())
+    if (f != field) others.push_back(f);
+  return KeyWithoutItem(row.config_key, field) + '\x1e' + GroupKey(row, others);
+}
 
 const std::vector<std::string>& GroupFields() {
   static const std::vector<std::string> f = {"device", "model", "quant", "backend", "threads",

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -113,6 +114,13 @@ struct LoadOptions {
 
 // The fields LoadOptions::group_by accepts.
 const std::vector<std::string>& GroupFields();
+
+// The key shared by rows that differ only in `field` (one of GroupFields()):
+// the row's configuration key without its "field=value" item, and its
+// identity fields other than `field`. A configuration run by two backends
+// gives two rows with one PairKey(row, "backend"); the side-by-side view and
+// `compare --baseline-backend` pair rows by it.
+std::string PairKey(const ReportRow& row, std::string_view field);
 
 // Reads the runs a selector names. kNotFound when it names nothing; a bad
 // group_by field is kInvalidArgument.

@@ -264,6 +264,72 @@ TEST(Compare, FewRepetitionsWarnAndUnpairedConfigurationsAreListed) {
   EXPECT_THAT(CompareMarkdown(r), HasSubstr("only in the baseline"));
 }
 
+TEST(Compare, WithoutBackendFlagsEachBackendPairsWithItself) {
+  TempDir dir;
+  StoreFixture f(dir.File("eb.db"));
+  // llama.cpp at half native's speed in both sweeps: pairing across
+  // backends would read as a 2x change.
+  for (const char* name : {"a", "b"}) {
+    const int64_t s = f.Sweep(name);
+    f.RunBackend(s, "native", 1, Around(100, 1, 8, name[0] == 'a' ? 0 : 3));
+    f.RunBackend(s, "llamacpp", 1, Around(50, 0.5, 8, name[0] == 'a' ? 1 : 4));
+  }
+  CompareResult r = CompareSweeps(f, f.uuid(0), f.uuid(1));
+  ASSERT_EQ(r.pairs.size(), 2u);
+  EXPECT_TRUE(r.only_baseline.empty());
+  EXPECT_TRUE(r.only_candidate.empty());
+  EXPECT_EQ(r.regressions, 0u);
+  EXPECT_EQ(r.improvements, 0u);
+  EXPECT_EQ(r.pairs[0].row.backend, "native");
+  EXPECT_EQ(r.pairs[1].row.backend, "llamacpp");
+  for (const ConfigComparison& c : r.pairs) {
+    EXPECT_NEAR(c.metrics[0].ratio, 1, 0.02) << c.row.backend;
+    EXPECT_NEAR(c.metrics[0].baseline_median, c.metrics[0].candidate_median, 2);
+  }
+}
+
+TEST(Compare, BackendFlagsPairTwoBackendsOfOneSweep) {
+  TempDir dir;
+  StoreFixture f(dir.File("eb.db"));
+  const int64_t s = f.Sweep("engines");
+  f.RunBackend(s, "llamacpp", 1, Around(110, 1, 8));
+  f.RunBackend(s, "native", 1, Around(100, 1, 8, 2));  // 9% slower
+  f.RunBackend(s, "llamacpp", 2, Around(200, 1, 8));
+  f.RunBackend(s, "native", 2, Around(200, 1, 8, 3));  // the same
+  f.RunBackend(s, "native", 4, Around(300, 1, 8));     // no llama.cpp run
+  CompareOptions o;
+  o.baseline_backend = "llamacpp";
+  o.candidate_backend = "native";
+  CompareResult r = CompareSweeps(f, "last", "last", o);
+  ASSERT_EQ(r.pairs.size(), 2u);
+  EXPECT_EQ(r.pairs[0].row.threads, 1);
+  EXPECT_EQ(r.pairs[0].row.backend, "llamacpp->native");
+  const MetricComparison& d = r.pairs[0].metrics[0];
+  EXPECT_EQ(d.metric, "decode_tps");
+  EXPECT_NEAR(d.baseline_median, 110, 1.5);
+  EXPECT_NEAR(d.candidate_median, 100, 1.5);
+  EXPECT_NEAR(d.ratio, 100.0 / 110, 0.02);
+  EXPECT_EQ(d.verdict, Verdict::kRegression);
+  EXPECT_EQ(r.pairs[1].metrics[0].verdict, Verdict::kSame);
+  EXPECT_EQ(r.regressions, 3u);  // threads=1: decode, prefill, ttft
+  EXPECT_TRUE(r.only_baseline.empty());
+  ASSERT_EQ(r.only_candidate.size(), 1u);
+  EXPECT_THAT(r.only_candidate[0], HasSubstr("threads=4"));
+  EXPECT_THAT(CompareMarkdown(r), HasSubstr("| pixel tiny-q4 Q4_0 llamacpp->native t1 pp64 tg16 |"));
+  // The other way round, native is the baseline: an improvement.
+  std::swap(o.baseline_backend, o.candidate_backend);
+  CompareResult back = CompareSweeps(f, "last", "last", o);
+  EXPECT_EQ(back.regressions, 0u);
+  EXPECT_EQ(back.improvements, 3u);
+  // A backend nobody ran: nothing pairs, and the warning says why.
+  o.baseline_backend = "llama.cpp";
+  CompareResult none = CompareSweeps(f, "last", "last", o);
+  EXPECT_TRUE(none.pairs.empty());
+  EXPECT_THAT(none.warnings, ::testing::Contains(HasSubstr(
+                                 "the baseline has no row with backend \"llama.cpp\" "
+                                 "(backends: llamacpp, native)")));
+}
+
 TEST(Compare, ThresholdsParse) {
   auto t = ParseThresholds("decode_tps=-3%,ttft_ms=+5");
   ASSERT_TRUE(t.ok()) << t.status().ToString();

@@ -255,9 +255,17 @@ Parity CompareEngines(const std::string& path, int n_prompt, int n_gen) {
 // round activations the same way (Q8_0 blocks for Q4_0/Q8_0, Q8_K for the
 // K-quants), and each bound is also checked against a quarter of the error
 // llama.cpp itself makes by quantizing (its error on the F32 file).
+// On aarch64 with FP16 vector arithmetic (our armv8.2-a+fp16 build) ggml's
+// F16 dot product also accumulates in half precision (vfmaq_f16), which
+// measured 3.3e-3 under qemu (CI of 2026-12-02): F16 gets 6e-3 there.
 const std::map<std::string, double>& Tolerances() {
+#if defined(__aarch64__)
+  constexpr double kF16 = 6e-3;
+#else
+  constexpr double kF16 = 2e-3;
+#endif
   static const std::map<std::string, double> k = {
-      {"f32", 1e-3},  {"f16", 2e-3},    {"bf16", 1.5e-2}, {"q8_0", 3e-2},
+      {"f32", 1e-3},  {"f16", kF16},    {"bf16", 1.5e-2}, {"q8_0", 3e-2},
       {"q4_0", 5e-2}, {"q4_k_m", 5e-2}, {"q6_k", 4e-2},
   };
   return k;
@@ -266,10 +274,14 @@ const std::map<std::string, double>& Tolerances() {
 void ExpectParity(const std::string& label, const std::string& path, double tol,
                   double quant_err) {
   const Parity p = CompareEngines(path, 64, 24);
+  char quant[64] = "";
+  if (quant_err > 0)
+    std::snprintf(quant, sizeof quant, ", llama.cpp's 4-bit quantization error %.2e",
+                  quant_err);
   std::printf(
-      "[ parity    ] %-22s rel err %.2e (tolerance %.0e, llama.cpp's 4-bit quantization "
-      "error %.2e), correlation %.6f, top-1 %s, greedy %d steps%s\n",
-      label.c_str(), p.rel_err, tol, quant_err, p.correlation,
+      "[ parity    ] %-22s rel err %.2e (tolerance %.0e%s), correlation %.6f, top-1 %s, "
+      "greedy %d steps%s\n",
+      label.c_str(), p.rel_err, tol, quant, p.correlation,
       p.same_top1 ? "same" : "DIFFERENT", p.greedy_checked,
       p.greedy_diverged >= 0 ? " DIVERGED" : " identical");
   EXPECT_LE(p.rel_err, tol) << label;

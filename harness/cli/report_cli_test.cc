@@ -17,6 +17,7 @@ namespace edgebench {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using reporters::test_store::Around;
 using reporters::test_store::StoreFixture;
 using testing::ProgramResult;
@@ -131,6 +132,86 @@ TEST_F(ReportCli, EveryFormatIsWritten) {
                  "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2);
+}
+
+// One sweep that ran both engines: llama.cpp and native at threads 1 and
+// 4, native 10% slower at threads 1.
+class BackendsCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = dir_.File("eb.db");
+    StoreFixture f(db_);
+    const int64_t s = f.Sweep("engines");
+    f.RunBackend(s, "native", 1, Around(90, 1, 8));
+    f.RunBackend(s, "llamacpp", 1, Around(100, 1, 8, 1));
+    f.RunBackend(s, "native", 4, Around(300, 3, 8, 2));
+    f.RunBackend(s, "llamacpp", 4, Around(300, 3, 8, 3));
+  }
+  TempDir dir_;
+  std::string db_;
+};
+
+TEST_F(BackendsCli, ReportSideBySideInEveryFormat) {
+  ProgramResult r = Edgebench({"report", "--db", db_, "--side-by-side", "backend"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("| decode_tps native (tok/s) | decode_tps llamacpp (tok/s) | "
+                               "decode_tps native/llamacpp |"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex(R"(\| +0\.9[0-9]+ \[0\.)"));  // t1: 90/100
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 6) << r.out;  // 4 table + 2 note
+  r = Edgebench({"report", "--db", db_, "--side-by-side", "backend", "--metrics", "decode_tps",
+                 "--format", "csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(",decode_tps_native_over_llamacpp,"));
+  EXPECT_THAT(r.out, Not(HasSubstr("prefill_tps")));
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3);
+  r = Edgebench({"report", "--db", db_, "--side-by-side", "backend", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["ratios"][0], "native/llamacpp");
+  EXPECT_EQ(j["rows"].size(), 2u);
+  const std::string html = dir_.File("sbs.html");
+  r = Edgebench({"report", "--db", db_, "--side-by-side", "backend", "--format", "html", "-o",
+                 html});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(ReadFile(html), HasSubstr("<section id=\"side-by-side\">"));
+  // A --group-by keeps the backend, so the sides stay apart.
+  r = Edgebench({"report", "--db", db_, "--side-by-side", "backend", "--group-by", "device"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("decode_tps native/llamacpp"));
+}
+
+TEST_F(BackendsCli, SideBySideOfAnUnknownFieldIsAUsageError) {
+  ProgramResult r = Edgebench({"report", "--db", db_, "--side-by-side", "threads"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("unknown field \"threads\" (accepted: backend)"));
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(BackendsCli, CompareGatesOneBackendAgainstTheOther) {
+  ProgramResult r = Edgebench({"compare", "--db", db_, "--baseline", "last", "--candidate",
+                               "last", "--baseline-backend", "llamacpp", "--candidate-backend",
+                               "native"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Baseline sweep last backend llamacpp, candidate sweep last "
+                               "backend native: 2 configurations"));
+  EXPECT_THAT(r.out, HasSubstr("| pixel tiny-q4 Q4_0 llamacpp->native t1 pp64 tg16 | "
+                               "decode_tps | -3% |"));
+  EXPECT_THAT(r.out, HasSubstr("❌ 3 regressions"));
+  // Without the flags each backend pairs with itself: the same sweep, no change.
+  r = Edgebench({"compare", "--db", db_, "--baseline", "last", "--candidate", "last"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("4 configurations"));
+  EXPECT_THAT(r.out, HasSubstr("| pixel tiny-q4 Q4_0 llamacpp t1 pp64 tg16 |"));
+  EXPECT_THAT(r.out, Not(HasSubstr("->")));
+  // One flag without the other is a usage error.
+  r = Edgebench({"compare", "--db", db_, "--baseline", "last", "--candidate", "last",
+                 "--baseline-backend", "llamacpp"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--candidate-backend"));
+  r = Edgebench({"compare", "--db", db_, "--baseline", "last", "--candidate", "last",
+                 "--candidate-backend", "native"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--baseline-backend"));
 }
 
 }  // namespace

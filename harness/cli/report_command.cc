@@ -1,9 +1,11 @@
 // `edgebench report` and `edgebench compare`: read the store, write what a
 // person reads (Markdown, CSV, JSON, HTML) and what CI acts on (an exit code,
 // JUnit XML, a Markdown summary for the pull request).
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "reporters/compare.h"
 #include "reporters/html.h"
 #include "reporters/report.h"
+#include "reporters/side_by_side.h"
 #include "reporters/text.h"
 #include "store/store.h"
 
@@ -29,6 +32,7 @@ struct ReportArgs {
   std::string out;
   std::vector<std::string> group_by;
   std::vector<std::string> metrics;
+  std::string side_by_side;  // a field of reporters::SideBySideFields(), or empty
 };
 
 struct CompareArgs {
@@ -37,6 +41,7 @@ struct CompareArgs {
   std::string thresholds;
   std::string junit, markdown;
   double alpha = 0.05;
+  std::string baseline_backend, candidate_backend;
 };
 
 // Writes `text` to `path` through a temporary file and a rename, so a full
@@ -86,12 +91,31 @@ int Report(const ReportArgs& a) {
   if (!st.ok()) return ReportError(st.status());
   reporters::LoadOptions lo;
   lo.group_by = a.group_by;
+  // Side by side splits rows on the field: a --group-by must keep it.
+  if (!a.side_by_side.empty() && !lo.group_by.empty() &&
+      std::find(lo.group_by.begin(), lo.group_by.end(), a.side_by_side) == lo.group_by.end())
+    lo.group_by.push_back(a.side_by_side);
   lo.timeline = a.format == "html";
   lo.itl = a.format == "html";
   auto data = reporters::LoadReport(**st, sel, lo);
   if (!data.ok()) return ReportError(data.status());
+  std::optional<reporters::SideBySide> sbs;
+  if (!a.side_by_side.empty()) {
+    reporters::SideBySideOptions so;
+    so.field = a.side_by_side;
+    if (!a.metrics.empty()) so.metrics = a.metrics;
+    auto v = reporters::MakeSideBySide(*data, so);
+    if (!v.ok()) return ReportError(v.status());
+    sbs = std::move(*v);
+  }
   std::string text;
-  if (a.format == "md") {
+  if (sbs && a.format == "md") {
+    text = reporters::RenderSideBySideMarkdown(*sbs);
+  } else if (sbs && a.format == "csv") {
+    text = reporters::RenderSideBySideCsv(*sbs);
+  } else if (sbs && a.format == "json") {
+    text = reporters::RenderSideBySideJson(*sbs);
+  } else if (a.format == "md") {
     text = reporters::RenderMarkdown(*data, metrics);
   } else if (a.format == "csv") {
     text = reporters::RenderCsv(*data, metrics);
@@ -100,6 +124,7 @@ int Report(const ReportArgs& a) {
   } else {
     reporters::HtmlOptions ho;
     ho.generated_at = UtcTimestamp();
+    if (sbs) ho.side_by_side = &*sbs;
     text = reporters::RenderHtml(*data, ho);
   }
   if (Status s = WriteOut(a.out, text); !s.ok()) return ReportError(s);
@@ -121,6 +146,8 @@ int Compare(const CompareArgs& a) {
     o.thresholds = std::move(*t);
   }
   o.alpha = a.alpha;
+  o.baseline_backend = a.baseline_backend;
+  o.candidate_backend = a.candidate_backend;
   auto st = OpenForReading(a.db);
   if (!st.ok()) return ReportError(st.status());
   reporters::LoadOptions lo;
@@ -133,6 +160,10 @@ int Compare(const CompareArgs& a) {
   reporters::CompareResult r = reporters::CompareReports(*base, *cand, o);
   r.baseline = base_sel->Describe();
   r.candidate = cand_sel->Describe();
+  if (!a.baseline_backend.empty()) {
+    r.baseline += " backend " + a.baseline_backend;
+    r.candidate += " backend " + a.candidate_backend;
+  }
   const std::string md = reporters::CompareMarkdown(r);
   std::fputs(md.c_str(), stdout);
   if (!a.markdown.empty())
@@ -168,6 +199,20 @@ void AddReportCommand(CLI::App& app, Action* action) {
       ->delimiter(',');
   report->add_option("--metrics", r->metrics, "Metric columns (default: the usual nine)")
       ->delimiter(',');
+  report
+      ->add_option("--side-by-side", r->side_by_side,
+                   "One row per configuration with the FIELD's values side by side: medians "
+                   "and the ratio first/other with its 95% CI (FIELD: backend)")
+      ->type_name("FIELD")
+      ->check(CLI::Validator(
+          [](std::string& field) -> std::string {
+            const std::vector<std::string>& known = reporters::SideBySideFields();
+            if (std::find(known.begin(), known.end(), field) != known.end()) return "";
+            std::string names;
+            for (const std::string& k : known) names += (names.empty() ? "" : ", ") + k;
+            return "unknown field \"" + field + "\" (accepted: " + names + ")";
+          },
+          "FIELD"));
   report->final_callback([r, action] { *action = [r] { return Report(*r); }; });
 
   auto c = std::make_shared<CompareArgs>();
@@ -187,6 +232,17 @@ void AddReportCommand(CLI::App& app, Action* action) {
       ->capture_default_str();
   compare->add_option("--junit", c->junit, "Write JUnit XML (one case per config x metric)");
   compare->add_option("--markdown", c->markdown, "Write the Markdown summary (for a PR)");
+  CLI::Option* bb = compare->add_option(
+      "--baseline-backend", c->baseline_backend,
+      "Pair the baseline's rows of this backend with the candidate's rows of "
+      "--candidate-backend (same configuration otherwise)");
+  CLI::Option* cb = compare->add_option("--candidate-backend", c->candidate_backend,
+                                        "The candidate's backend (with --baseline-backend)");
+  const CLI::Validator named(
+      [](std::string& v) -> std::string { return v.empty() ? "give a backend name" : ""; },
+      "NAME");
+  bb->type_name("NAME")->check(named)->needs(cb);
+  cb->type_name("NAME")->check(named)->needs(bb);
   compare->final_callback([c, action] { *action = [c] { return Compare(*c); }; });
 }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "harness/sweep/plan.h"
 #include "harness/sweep/spec.h"
 #include "reporters/report.h"
+#include "reporters/side_by_side.h"
 #include "reporters/stats.h"
 #include "store/store.h"
 
@@ -258,6 +260,21 @@ int Execute(const SweepSpec& spec, const PlanOptions& po, const CommonArgs& a,
   auto rows = reporters::LoadReport(*owned, reporters::Selector{.sweep = res->sweep_uuid}, lo);
   if (!rows.ok()) return ReportError(rows.status());
   std::printf("%s", ResultTable(rows->rows).c_str());
+  // Two engines in one process (native, llamacpp): the same configurations
+  // side by side, with the ratio and its CI a reader would otherwise work out.
+  std::set<std::string> in_process;
+  for (const reporters::ReportRow& r : rows->rows)
+    if (r.backend != "command") in_process.insert(r.backend);
+  if (in_process.size() > 1) {
+    // The runs are stored whatever happens here: a table that cannot be
+    // made is a warning, not the sweep's failure.
+    auto side = reporters::MakeSideBySide(*rows);
+    if (side.ok())
+      std::printf("\n%s", reporters::RenderSideBySideMarkdown(*side).c_str());
+    else
+      std::fprintf(stderr, "warning: side-by-side table: %s\n",
+                   side.status().ToString().c_str());
+  }
   std::printf("\nsweep %s (%s): %s; %zu ok, %zu failed", res->sweep_uuid.c_str(),
               spec.name.c_str(), std::string(store::SweepStatusName(res->status)).c_str(),
               res->configs_ok, res->configs_failed);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -41,9 +42,17 @@ class StoreFixture {
   // 10x; one warmup repetition first (ignored by reports) at 1 tok/s.
   int64_t Run(int64_t sweep, int threads, const std::vector<double>& decode,
               std::vector<double> freq_drop = {}) {
+    return RunBackend(sweep, "native", threads, decode, std::move(freq_drop));
+  }
+  // As Run, by `backend`; the configuration key holds the backend as the
+  // sweep planner's does (harness/sweep/product.cc).
+  int64_t RunBackend(int64_t sweep, const std::string& backend, int threads,
+                     const std::vector<double>& decode, std::vector<double> freq_drop = {}) {
     store::RunRecord r{.sweep_id = sweep, .device_id = device_, .build_id = build_,
-                       .model_id = model_, .backend = "native",
-                       .config_key = "device=pixel threads=" + std::to_string(threads),
+                       .model_id = model_, .backend = backend,
+                       .config_key = "device=pixel model=tiny-q4 backend=" + backend +
+                                     " threads=" + std::to_string(threads) +
+                                     " n_prompt=64 n_gen=16",
                        .n_threads = threads, .n_prompt = 64, .n_gen = 16};
     const int64_t run = store_->CreateRun(r).value();
     store::RepRecord w{.run_id = run, .idx = 0, .warmup = true};
