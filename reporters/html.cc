@@ -12,6 +12,7 @@
 #include "protocol/metrics.h"
 #include "reporters/side_by_side.h"
 #include "reporters/svg.h"
+#include "reporters/text.h"
 
 namespace edgebench::reporters {
 namespace {
@@ -667,6 +668,53 @@ void SummaryTable(std::string& out, const ReportData& data) {
   out += "</tbody></table></div></section>\n";
 }
 
+// The engines side by side (side_by_side.h): medians and ratios as the
+// Markdown table prints them (FormatValue), each with its CI.
+void SideBySideSection(std::string& out, const SideBySide& v) {
+  out += "<section id=\"side-by-side\"><h2>Side by side: ";
+  AppendEscaped(out, v.field);
+  out += "</h2><div class=\"card\">";
+  if (v.rows.empty()) {
+    out += "<table><tr><td class=\"na\">no data: the selection holds no runs</td></tr>"
+           "</table></div></section>\n";
+    return;
+  }
+  const SideBySideTable t = ShownSideBySideTable(v);
+  out += "<table><thead><tr>";
+  for (size_t i = 0; i < t.titles.size(); ++i) {
+    out += t.numeric[i] ? "<th class=\"num metric\">" : "<th>";
+    AppendEscaped(out, t.titles[i]);
+    out += "</th>";
+  }
+  out += "</tr></thead><tbody>\n";
+  for (const std::vector<SideBySideCell>& row : t.rows) {
+    out += "<tr>";
+    for (size_t i = 0; i < row.size(); ++i) {
+      const SideBySideCell& c = row[i];
+      if (c.missing) {
+        out += "<td class=\"num na\">";
+        AppendEscaped(out, c.text);
+        out += "</td>";
+      } else if (c.median != nullptr) {
+        out += "<td class=\"num\"><span class=\"med\">" + FormatValue(c.median->median) +
+               "</span> <span class=\"ci\">[" + FormatValue(c.median->ci_lo) + ", " +
+               FormatValue(c.median->ci_hi) + "] (" + std::to_string(c.median->n) +
+               ")</span></td>";
+      } else if (c.ratio != nullptr) {
+        out += "<td class=\"num\"><span class=\"med\">" + FormatValue(c.ratio->ratio) +
+               "</span> <span class=\"ci\">[" + FormatValue(c.ratio->lo) + ", " +
+               FormatValue(c.ratio->hi) + "]</span></td>";
+      } else {
+        out += t.numeric[i] ? "<td class=\"num\">" : "<td>";
+        AppendEscaped(out, c.text);
+        out += "</td>";
+      }
+    }
+    out += "</tr>\n";
+  }
+  out += "</tbody></table></div></section>\n";
+}
+
 void Charts(std::string& out, const ReportData& data) {
   const Labeler lab(data.rows);
   const std::vector<ReportRow>& rows = data.rows;
@@ -757,7 +805,7 @@ std::string RenderHtml(const ReportData& data, const HtmlOptions& options) {
   out += "</style></head>\n<body><main>\n";
   Header(out, data, options);
   SummaryTable(out, data);
-  if (options.side_by_side != nullptr) out += RenderSideBySideHtmlSection(*options.side_by_side);
+  if (options.side_by_side != nullptr) SideBySideSection(out, *options.side_by_side);
   Charts(out, data);
   SweepsTable(out, data);
   out += "<footer>edgebench · a self-contained page: no scripts, nothing loaded from the "

@@ -190,28 +190,11 @@ std::string CellText(const SideBySide& v, const SideBySideRow& r, const Column& 
   return "";
 }
 
-std::string MdCell(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n' || c == '\r') out += ' ';
-    else out += c;
-  }
-  return out;
-}
-
 // Display columns of UTF-8 text ("—" is three bytes and one column).
 size_t Width(const std::string& s) {
   size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
   return n;
-}
-
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 std::string Real(double v) {
@@ -221,19 +204,6 @@ std::string Real(double v) {
 }
 
 json JsonReal(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-void AppendHtmlEscaped(std::string& out, const std::string& s) {
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-}
 
 }  // namespace
 
@@ -347,31 +317,57 @@ Result<SideBySide> MakeSideBySide(const ReportData& data, const SideBySideOption
   return v;
 }
 
-std::string RenderSideBySideMarkdown(const SideBySide& v) {
+SideBySideTable ShownSideBySideTable(const SideBySide& v) {
   const std::vector<Column> cols = ShownColumns(v);
-  std::vector<std::vector<std::string>> cells(1);
-  for (const Column& c : cols) cells[0].push_back(MdCell(c.title));
+  SideBySideTable t;
+  for (const Column& c : cols) {
+    t.titles.push_back(c.title);
+    t.numeric.push_back(Numeric(c));
+  }
   for (const SideBySideRow& r : v.rows) {
+    std::vector<SideBySideCell> row;
+    for (const Column& c : cols) {
+      SideBySideCell cell{.text = CellText(v, r, c)};
+      if (c.kind == Kind::kMedian) {
+        cell.median = SideStat(r, c);
+        cell.missing = cell.median == nullptr;
+      } else if (c.kind == Kind::kRatio) {
+        cell.ratio = Ratio(r, c);
+        cell.missing = cell.ratio == nullptr;
+      }
+      row.push_back(std::move(cell));
+    }
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+std::string RenderSideBySideMarkdown(const SideBySide& v) {
+  const SideBySideTable t = ShownSideBySideTable(v);
+  std::vector<std::vector<std::string>> cells(1);
+  for (const std::string& title : t.titles) cells[0].push_back(MarkdownCell(title));
+  for (const std::vector<SideBySideCell>& r : t.rows) {
     std::vector<std::string> row;
-    for (const Column& c : cols) row.push_back(MdCell(CellText(v, r, c)));
+    for (const SideBySideCell& c : r) row.push_back(MarkdownCell(c.text));
     cells.push_back(std::move(row));
   }
-  std::vector<size_t> width(cols.size(), 3);
+  const size_t n_cols = t.titles.size();
+  std::vector<size_t> width(n_cols, 3);
   for (const auto& row : cells)
     for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], Width(row[i]));
   std::string out;
   for (size_t k = 0; k < cells.size(); ++k) {
     out += "|";
-    for (size_t i = 0; i < cols.size(); ++i) {
+    for (size_t i = 0; i < n_cols; ++i) {
       const std::string pad(width[i] - Width(cells[k][i]), ' ');
-      out += " " + (Numeric(cols[i]) ? pad + cells[k][i] : cells[k][i] + pad) + " |";
+      out += " " + (t.numeric[i] ? pad + cells[k][i] : cells[k][i] + pad) + " |";
     }
     out += "\n";
     if (k == 0) {
       out += "|";
-      for (size_t i = 0; i < cols.size(); ++i)
-        out += Numeric(cols[i]) ? " " + std::string(width[i] - 1, '-') + ": |"
-                                : " " + std::string(width[i], '-') + " |";
+      for (size_t i = 0; i < n_cols; ++i)
+        out += t.numeric[i] ? " " + std::string(width[i] - 1, '-') + ": |"
+                            : " " + std::string(width[i], '-') + " |";
       out += "\n";
     }
   }
@@ -470,50 +466,6 @@ std::string RenderSideBySideJson(const SideBySide& v) {
               {"rows", rows}}
              .dump(2) +
          "\n";
-}
-
-std::string RenderSideBySideHtmlSection(const SideBySide& v) {
-  std::string out = "<section id=\"side-by-side\"><h2>Side by side: ";
-  AppendHtmlEscaped(out, v.field);
-  out += "</h2><div class=\"card\">";
-  if (v.rows.empty()) {
-    out += "<table><tr><td class=\"na\">no data: the selection holds no runs</td></tr>"
-           "</table></div></section>\n";
-    return out;
-  }
-  const std::vector<Column> cols = ShownColumns(v);
-  out += "<table><thead><tr>";
-  for (const Column& c : cols) {
-    out += Numeric(c) ? "<th class=\"num metric\">" : "<th>";
-    AppendHtmlEscaped(out, c.title);
-    out += "</th>";
-  }
-  out += "</tr></thead><tbody>\n";
-  for (const SideBySideRow& r : v.rows) {
-    out += "<tr>";
-    for (const Column& c : cols) {
-      const MetricStat* s = c.kind == Kind::kMedian ? SideStat(r, c) : nullptr;
-      const RatioCi* q = c.kind == Kind::kRatio ? Ratio(r, c) : nullptr;
-      if ((c.kind == Kind::kMedian && !s) || (c.kind == Kind::kRatio && !q)) {
-        out += std::string("<td class=\"num na\">") + kMissing + "</td>";
-      } else if (s) {
-        out += "<td class=\"num\"><span class=\"med\">" + FormatValue(s->median) +
-               "</span> <span class=\"ci\">[" + FormatValue(s->ci_lo) + ", " +
-               FormatValue(s->ci_hi) + "] (" + std::to_string(s->n) + ")</span></td>";
-      } else if (q) {
-        out += "<td class=\"num\"><span class=\"med\">" + FormatValue(q->ratio) +
-               "</span> <span class=\"ci\">[" + FormatValue(q->lo) + ", " +
-               FormatValue(q->hi) + "]</span></td>";
-      } else {
-        out += Numeric(c) ? "<td class=\"num\">" : "<td>";
-        AppendHtmlEscaped(out, CellText(v, r, c));
-        out += "</td>";
-      }
-    }
-    out += "</tr>\n";
-  }
-  out += "</tbody></table></div></section>\n";
-  return out;
 }
 
 }  // namespace edgebench::reporters

@@ -9,7 +9,7 @@
 //
 // A configuration that one side did not run (or did not measure a metric
 // for) shows that side as missing ("—") and no ratio. Markdown, CSV, JSON
-// and the HTML section are rendered from one table of columns.
+// and the HTML section (html.cc) are rendered from one table of columns.
 //
 // Thread-safety: values and pure functions.
 #pragma once
@@ -89,8 +89,20 @@ std::string RenderSideBySideCsv(const SideBySide& view);
 // "<metric>_<side>": {n, median, ci_lo, ci_hi} | null,
 // "<metric>_<a>_over_<b>": {ratio, ci_lo, ci_hi} | null, "flags": {side: [...]}}]}.
 std::string RenderSideBySideJson(const SideBySide& view);
-// A <section id="side-by-side"> for the HTML page (html.h), its classes from
-// the page's style sheet; all text escaped.
-std::string RenderSideBySideHtmlSection(const SideBySide& view);
+// The table Markdown shows and the HTML page (html.h) renders: the shown
+// columns' titles and alignment, and per row one cell per column.
+struct SideBySideCell {
+  std::string text;                    // as Markdown shows it, unescaped
+  const MetricStat* median = nullptr;  // a median column's measured side
+  const RatioCi* ratio = nullptr;      // a ratio column with both sides measured
+  bool missing = false;                // a median or ratio not measured ("—")
+};
+struct SideBySideTable {
+  std::vector<std::string> titles;
+  std::vector<bool> numeric;  // per column: right-aligned
+  std::vector<std::vector<SideBySideCell>> rows;
+};
+// The cells' median and ratio point into `view`, which must outlive the table.
+SideBySideTable ShownSideBySideTable(const SideBySide& view);
 
 }  // namespace edgebench::reporters

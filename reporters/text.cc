@@ -61,24 +61,6 @@ std::string Flags(const ReportRow& r, const char* sep) {
   return s;
 }
 
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-// Markdown cells must not break the table.
-std::string MdCell(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n' || c == '\r') out += ' ';
-    else out += c;
-  }
-  return out;
-}
-
 std::string Header(const std::string& metric) {
   const protocol::MetricField* f = protocol::FindMetricField(metric);
   if (!f || f->unit.empty()) return metric;
@@ -157,7 +139,7 @@ std::string RenderMarkdown(const ReportData& data, const std::vector<std::string
   cells.push_back(head);
   for (const ReportRow& r : data.rows) {
     std::vector<std::string> row;
-    for (const IdColumn* c : ids) row.push_back(MdCell(c->get(r)));
+    for (const IdColumn* c : ids) row.push_back(MarkdownCell(c->get(r)));
     for (const std::string& m : shown) {
       auto it = r.metrics.find(m);
       if (it == r.metrics.end() || it->second.n == 0) {
@@ -169,7 +151,7 @@ std::string RenderMarkdown(const ReportData& data, const std::vector<std::string
                     FormatValue(s.ci_hi) + "]");
     }
     row.push_back(std::to_string(RowN(r)));
-    row.push_back(MdCell(Flags(r, ", ")));
+    row.push_back(MarkdownCell(Flags(r, ", ")));
     cells.push_back(std::move(row));
   }
   std::vector<size_t> width(head.size(), 3);
@@ -272,6 +254,23 @@ std::string RenderJson(const ReportData& data, const std::vector<std::string>& m
                     {"flags", r.flags}});
   }
   return json{{"sweeps", sweeps}, {"reps", data.reps}, {"rows", rows}}.dump(2) + "\n";
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string MarkdownCell(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n' || c == '\r') out += ' ';
+    else out += c;
+  }
+  return out;
 }
 
 }  // namespace edgebench::reporters

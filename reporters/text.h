@@ -32,4 +32,10 @@ std::string RenderJson(const ReportData& data, const std::vector<std::string>& m
 // decimals for values >= 10.
 std::string FormatValue(double v);
 
+// One CSV field, quoted (RFC 4180) when it holds a comma, quote or newline.
+std::string CsvField(const std::string& s);
+// A Markdown table cell that cannot break the table: '|' escaped, newlines
+// as spaces.
+std::string MarkdownCell(const std::string& s);
+
 }  // namespace edgebench::reporters
